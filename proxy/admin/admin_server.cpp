@@ -1,0 +1,100 @@
+#include "proxy/admin/admin_server.hpp"
+
+#include "metrics/exposition.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+namespace modelgate::proxy {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+constexpr auto tok = asio::as_tuple(asio::use_awaitable);
+
+void log_exception(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("admin: {}", ex.what());
+  }
+}
+}  // namespace
+
+admin_server::admin_server(asio::io_context& io, runtime_state& state)
+    : io_(io), state_(state), acceptor_(io) {
+  const auto& a = state.cfg.admin_listener->address;
+  tcp::endpoint ep(asio::ip::make_address(a.host), a.port);
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  acceptor_.bind(ep);
+  acceptor_.listen();
+}
+
+unsigned short admin_server::port() const { return acceptor_.local_endpoint().port(); }
+
+void admin_server::start() { asio::co_spawn(io_, accept_loop(), log_exception); }
+
+void admin_server::stop() {
+  asio::post(io_, [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+  });
+}
+
+asio::awaitable<void> admin_server::accept_loop() {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor_.async_accept(tok);
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+    if (ec) continue;
+    asio::co_spawn(io_, serve(std::move(socket)), log_exception);
+  }
+}
+
+asio::awaitable<void> admin_server::serve(tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  for (;;) {
+    stream.expires_after(std::chrono::seconds(30));
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(64 * 1024);
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, tok);
+    if (ec) co_return;
+    const auto& req = parser.get();
+    http::response<http::string_body> res{http::status::ok, 11};
+    res.set(http::field::server, "modelgate");
+    auto path = req.target().substr(0, req.target().find('?'));
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      res.result(http::status::method_not_allowed);
+      res.body() = "method not allowed\n";
+    } else if (path == "/metrics") {
+      res.set(http::field::content_type, metrics::content_type);
+      res.body() = metrics::serialize(state_.metrics.registry());
+    } else if (path == "/healthz") {
+      res.body() = "ok\n";
+    } else if (path == "/readyz") {
+      bool ready = !state_.draining.load();
+      res.result(ready ? http::status::ok : http::status::service_unavailable);
+      res.body() = ready ? "ready\n" : "draining\n";
+    } else {
+      res.result(http::status::not_found);
+      res.body() = "not found\n";
+    }
+    if (res.count(http::field::content_type) == 0) res.set(http::field::content_type, "text/plain");
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
+    auto [wec, wn] = co_await http::async_write(stream, res, tok);
+    if (wec || !req.keep_alive()) break;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+}  // namespace modelgate::proxy

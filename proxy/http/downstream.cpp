@@ -1,0 +1,92 @@
+#include "proxy/http/downstream.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <array>
+
+namespace modelgate::proxy {
+namespace http = boost::beast::http;
+namespace {
+constexpr auto tok = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t read_chunk = 4096;
+}  // namespace
+
+downstream::downstream(tcp::socket socket, ssl::context* tls_ctx, std::string ip)
+    : stream(std::move(socket)),
+      deadline(stream.get_executor(), [this] { cancel(); }),
+      client_ip(std::move(ip)),
+      tls(tls_ctx != nullptr),
+      tls_context_(tls_ctx) {}
+
+void downstream::cancel() {
+  boost::system::error_code ignored;
+  stream.socket().cancel(ignored);
+}
+
+asio::awaitable<bool> downstream::handshake(std::chrono::milliseconds timeout) {
+  if (!tls_context_) co_return true;
+  auto& s = stream.start_tls(*tls_context_);
+  deadline.expires_after(timeout);
+  auto [ec] = co_await s.async_handshake(ssl::stream_base::server, tok);
+  deadline.disarm();
+  co_return !ec;
+}
+
+asio::awaitable<bool> downstream::wait_for_data(std::chrono::milliseconds timeout) {
+  if (buffer.size() > 0) co_return true;  // a pipelined request is already here
+  // Idle keep-alive connections hold no read buffer.
+  if (buffer.capacity() > 2 * read_chunk) buffer.shrink_to_fit();
+  deadline.expires_after(timeout);
+  auto [ec, n] = co_await stream.async_read_some(buffer.prepare(read_chunk), tok);
+  deadline.disarm();
+  if (ec) co_return false;
+  buffer.commit(n);
+  co_return true;
+}
+
+asio::awaitable<bool> downstream::send_error(proxy_errc e, std::string_view request_id,
+                                             bool keep_alive) {
+  const auto& info = describe(e);
+  http::response<http::string_body> res{info.status, 11};
+  res.set(http::field::server, "modelgate");
+  res.set(http::field::content_type, "application/json");
+  if (!request_id.empty()) res.set("x-request-id", request_id);
+  std::string body = "{\"error\":{\"code\":";
+  body += std::to_string(static_cast<unsigned>(info.status));
+  body += ",\"type\":\"";
+  body += info.label;
+  body += "\",\"message\":\"";
+  body += info.message;
+  body += "\"}}\n";
+  res.body() = std::move(body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  deadline.expires_after(std::chrono::seconds(5));
+  auto [ec, n] = co_await http::async_write(stream, res, tok);
+  deadline.disarm();
+  co_return !ec;
+}
+
+asio::awaitable<void> downstream::close_gracefully() {
+  deadline.expires_after(std::chrono::seconds(2));
+  boost::system::error_code ec;
+  if (stream.is_tls()) {
+    std::tie(ec) = co_await stream.tls().async_shutdown(tok);
+  } else {
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    std::array<char, 4096> sink;
+    std::size_t drained = 0;
+    while (!ec && drained < 256 * 1024) {
+      std::size_t n = 0;
+      std::tie(ec, n) = co_await stream.async_read_some(asio::buffer(sink), tok);
+      drained += n;
+    }
+  }
+  deadline.disarm();
+  stream.socket().close(ec);
+}
+
+}  // namespace modelgate::proxy

@@ -1,0 +1,51 @@
+#pragma once
+// The client side of a session: its stream, read buffer and deadline, and the few things done to
+// it outside the request/response exchange (handshake, waiting for a request, error replies,
+// closing). Single-threaded: lives on one worker.
+
+#include "proxy/http/any_stream.hpp"
+#include "proxy/http/proxy_error.hpp"
+#include "proxy/http/watchdog.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace modelgate::proxy {
+
+class downstream {
+ public:
+  /// `tls` null: plain HTTP.
+  downstream(tcp::socket socket, ssl::context* tls, std::string client_ip);
+
+  any_stream stream;
+  boost::beast::flat_buffer buffer;
+  watchdog deadline;  // fires → cancels pending I/O on the socket
+  const std::string client_ip;
+  const bool tls;
+
+  /// TLS handshake within `timeout` (true at once for plain connections).
+  asio::awaitable<bool> handshake(std::chrono::milliseconds timeout);
+
+  /// Waits until request bytes are buffered; false on close, timeout or cancel().
+  asio::awaitable<bool> wait_for_data(std::chrono::milliseconds timeout);
+
+  /// Sends a JSON error for `e`. Returns false when the write failed.
+  asio::awaitable<bool> send_error(proxy_errc e, std::string_view request_id, bool keep_alive);
+
+  /// TLS close_notify or TCP half-close, then drains what the client still sends (so the last
+  /// response is not destroyed by a reset), bounded in time and bytes.
+  asio::awaitable<void> close_gracefully();
+
+  /// Aborts pending I/O (drain of an idle connection).
+  void cancel();
+
+ private:
+  ssl::context* tls_context_;
+};
+
+}  // namespace modelgate::proxy

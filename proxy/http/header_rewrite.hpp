@@ -1,0 +1,44 @@
+#pragma once
+// Pure header hygiene for both directions of the proxy: hop-by-hop removal, forwarding headers,
+// request ids and framing checks (RFC 9110 §7.6.1, RFC 9112 §6.3). No I/O.
+
+#include "proxy/http/proxy_error.hpp"
+
+#include <boost/beast/http/fields.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace modelgate::proxy {
+
+namespace http = boost::beast::http;
+
+/// What the proxy knows about the downstream side when forwarding a request.
+struct forward_context {
+  std::string_view client_ip;
+  bool tls = false;
+  std::string_view request_id;
+};
+
+/// Removes the fixed hop-by-hop headers and every header named in `Connection`.
+/// Keeps Transfer-Encoding when `keep_transfer_encoding` (a relayed chunked body).
+void strip_hop_by_hop(http::fields& fields, bool keep_transfer_encoding);
+
+/// Rejects requests whose body length is ambiguous: Content-Length together with
+/// Transfer-Encoding, several differing Content-Length values, or a coding other than chunked.
+std::optional<proxy_errc> check_request_framing(const http::fields& fields);
+
+/// Rewrites a downstream request's headers for the upstream: hop-by-hop removed,
+/// X-Forwarded-For appended, X-Forwarded-Proto set, x-request-id set, Expect dropped
+/// (the proxy has already read the body).
+void prepare_upstream_request(http::fields& fields, const forward_context& ctx);
+
+/// 32 lowercase hex digits from two random words.
+std::string format_request_id(std::uint64_t hi, std::uint64_t lo);
+
+/// A request id from the client is kept only when it is short and printable.
+bool acceptable_request_id(std::string_view id);
+
+}  // namespace modelgate::proxy

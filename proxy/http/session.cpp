@@ -1,0 +1,83 @@
+// A downstream connection: wait for a request, run the exchange, repeat while keep-alive holds.
+// One coroutine per connection; expected errors end it quietly, never by an exception.
+
+#include "proxy/http/downstream.hpp"
+#include "proxy/http/exchange.hpp"
+#include "proxy/http/worker.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <spdlog/spdlog.h>
+
+namespace modelgate::proxy {
+namespace {
+
+class session final : public session_base {
+ public:
+  session(worker& w, tcp::socket socket, ssl::context* tls, std::string client_ip)
+      : w_(w), d_(std::move(socket), tls, std::move(client_ip)) {
+    auto& st = w_.state();
+    st.connections.fetch_add(1, std::memory_order_relaxed);
+    st.metrics.downstream_active.Increment();
+    st.metrics.downstream_accepted.Increment();
+    w_.add_session(this);
+  }
+
+  ~session() override {
+    auto& st = w_.state();
+    w_.remove_session(this);
+    st.metrics.downstream_active.Decrement();
+    st.connections.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void close_if_idle() override {
+    if (idle_) d_.cancel();
+  }
+
+  asio::awaitable<void> run() {
+    const auto& lim = w_.state().cfg.limit;
+    if (!co_await d_.handshake(lim.header_timeout)) {
+      w_.state().metrics.tls_handshake_failures.Increment();
+      co_return;
+    }
+    bool first = true;
+    for (;;) {
+      if (w_.state().draining.load(std::memory_order_relaxed)) break;
+      // Nothing has been said yet on this request: a timeout or a drain closes quietly.
+      idle_ = true;
+      bool got = co_await d_.wait_for_data(first ? lim.header_timeout : lim.idle_timeout);
+      idle_ = false;
+      if (!got) break;
+      first = false;
+      if (!co_await exchange(w_, d_)) break;
+    }
+    co_await d_.close_gracefully();
+  }
+
+ private:
+  worker& w_;
+  downstream d_;
+  bool idle_ = false;
+};
+
+}  // namespace
+
+void start_session(worker& w, tcp::socket socket, std::size_t listener_index) {
+  boost::system::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  std::string client_ip = ec ? std::string("unknown") : remote.address().to_string();
+  auto* tls = w.state().listener_tls[listener_index].get();
+  auto s = std::make_unique<session>(w, std::move(socket), tls, std::move(client_ip));
+  // The coroutine owns the session: it lives exactly as long as the connection.
+  asio::co_spawn(
+      w.io(), [s = std::move(s)]() mutable -> asio::awaitable<void> { co_await s->run(); },
+      [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::error("session ended by an exception: {}", ex.what());
+        }
+      });
+}
+
+}  // namespace modelgate::proxy

@@ -1,0 +1,120 @@
+#include "proxy/http/upstream_pool.hpp"
+
+#include "proxy/http/proxy_error.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+namespace modelgate::proxy {
+namespace {
+constexpr auto tok = asio::as_tuple(asio::use_awaitable);
+
+// An idle keep-alive connection the backend has closed (or sent anything on) must not be reused.
+bool still_open(upstream_conn& c) {
+  char byte;
+  auto n = ::recv(c.stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+}  // namespace
+
+upstream_conn::upstream_conn(const any_stream::executor_type& ex, std::size_t backend_index)
+    : stream(ex),
+      deadline(ex, [this] {
+        boost::system::error_code ignored;
+        stream.socket().cancel(ignored);
+      }),
+      backend(backend_index) {}
+
+void upstream_conn::count_as_open(prometheus::Gauge* gauge) {
+  open_gauge_ = gauge;
+  if (open_gauge_) open_gauge_->Increment();
+}
+
+upstream_conn::~upstream_conn() {
+  if (open_gauge_) open_gauge_->Decrement();
+}
+
+void upstream_lease::release() {
+  if (pool_ && conn_) pool_->release(std::move(conn_));
+}
+
+upstream_pool::upstream_pool(asio::any_io_executor ex, const config::pool& cfg,
+                             std::vector<std::shared_ptr<ssl::context>> tls,
+                             upstream_metrics metrics)
+    : ex_(std::move(ex)),
+      cfg_(cfg),
+      tls_(std::move(tls)),
+      metrics_(std::move(metrics)),
+      idle_(cfg.backends.size()) {}
+
+std::unique_ptr<upstream_conn> upstream_pool::take_idle(std::size_t b) {
+  auto now = std::chrono::steady_clock::now();
+  auto& idle = idle_[b];
+  while (!idle.empty()) {
+    auto conn = std::move(idle.back());
+    idle.pop_back();
+    if (now - conn->idle_since < cfg_.upstream_idle_timeout && still_open(*conn)) {
+      conn->reused = true;
+      return conn;
+    }
+  }
+  return nullptr;
+}
+
+asio::awaitable<std::tuple<boost::system::error_code, upstream_lease>> upstream_pool::acquire(
+    std::size_t b, bool allow_reuse) {
+  if (allow_reuse) {
+    if (auto conn = take_idle(b)) co_return std::tuple{boost::system::error_code{}, upstream_lease(this, std::move(conn))};
+  }
+  const auto& backend = cfg_.backends[b];
+  auto conn = std::make_unique<upstream_conn>(ex_, b);
+  conn->deadline.expires_after(cfg_.connect_timeout);
+
+  boost::system::error_code ec;
+  tcp::resolver::results_type endpoints;
+  auto address = asio::ip::make_address(backend.address.host, ec);
+  if (!ec) {
+    endpoints = tcp::resolver::results_type::create(tcp::endpoint(address, backend.address.port),
+                                                    backend.address.host,
+                                                    std::to_string(backend.address.port));
+  } else {
+    tcp::resolver resolver(ex_);
+    std::tie(ec, endpoints) = co_await resolver.async_resolve(
+        backend.address.host, std::to_string(backend.address.port), tok);
+  }
+  if (!ec) std::tie(ec, std::ignore) = co_await asio::async_connect(conn->stream.socket(), endpoints, tok);
+  if (!ec) conn->stream.socket().set_option(tcp::no_delay(true), ec);
+  if (!ec && tls_[b]) {
+    auto& tls = conn->stream.start_tls(*tls_[b]);
+    const auto& name = backend.tls->server_name;
+    if (!SSL_set_tlsext_host_name(tls.native_handle(), name.c_str()))
+      ec = asio::error::invalid_argument;
+    if (!ec && backend.tls->verify) tls.set_verify_callback(ssl::host_name_verification(name), ec);
+    if (!ec) std::tie(ec) = co_await tls.async_handshake(ssl::stream_base::client, tok);
+  }
+  bool timed_out = conn->deadline.expired();
+  conn->deadline.disarm();
+  if (ec || timed_out) {
+    if (b < metrics_.connect_failures.size()) metrics_.connect_failures[b]->Increment();
+    if (timed_out) ec = proxy_errc::upstream_connect_timeout;
+    co_return std::tuple{ec, upstream_lease{}};
+  }
+  // Count the connection as open only once it is usable.
+  conn->count_as_open(metrics_.open_connections);
+  co_return std::tuple{ec, upstream_lease(this, std::move(conn))};
+}
+
+void upstream_pool::release(std::unique_ptr<upstream_conn> conn) {
+  auto& idle = idle_[conn->backend];
+  if (idle.size() >= cfg_.max_idle_per_backend) return;  // over the cap: closes
+  conn->deadline.disarm();
+  conn->idle_since = std::chrono::steady_clock::now();
+  idle.push_back(std::move(conn));
+}
+
+}  // namespace modelgate::proxy

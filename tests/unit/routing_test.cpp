@@ -1,0 +1,48 @@
+#include "proxy/routing/round_robin.hpp"
+#include "proxy/routing/route_table.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using namespace modelgate::proxy;
+
+TEST(RouteTable, FirstPrefixMatchWinsAndQueryIsIgnored) {
+  std::vector<modelgate::config::route> routes(3);
+  routes[0].path_prefix = "/v1/chat";
+  routes[1].path_prefix = "/v1/";
+  routes[2].path_prefix = "/v2/";
+  route_table t(routes);
+  EXPECT_EQ(t.match("/v1/chat/completions"), 0u);
+  EXPECT_EQ(t.match("/v1/completions?x=/v2/"), 1u);
+  EXPECT_EQ(t.match("/v2/models/m/infer"), 2u);
+  EXPECT_EQ(t.match("/v3/"), std::nullopt);
+  EXPECT_EQ(t.match("/x?/v1/"), std::nullopt);
+}
+
+TEST(RouteTable, EmptyPrefixMatchesEverything) {
+  std::vector<modelgate::config::route> routes(1);
+  route_table t(routes);
+  EXPECT_EQ(t.match("/anything"), 0u);
+}
+
+TEST(RoundRobin, SmoothWeightedOrder) {
+  round_robin rr({5, 1, 1});
+  std::string order;
+  for (int i = 0; i < 7; ++i) order += static_cast<char>('a' + *rr.pick([](auto) { return true; }));
+  EXPECT_EQ(order, "aabacaa");
+}
+
+TEST(RoundRobin, SkipsIneligibleAndReportsNone) {
+  round_robin rr({1, 1, 1});
+  for (int i = 0; i < 6; ++i) EXPECT_NE(rr.pick([](std::size_t b) { return b != 1; }), 1u);
+  EXPECT_EQ(rr.pick([](auto) { return false; }), std::nullopt);
+}
+
+TEST(RoundRobin, SharesFollowWeights) {
+  round_robin rr({3, 1});
+  int counts[2] = {};
+  for (int i = 0; i < 400; ++i) ++counts[*rr.pick([](auto) { return true; })];
+  EXPECT_EQ(counts[0], 300);
+  EXPECT_EQ(counts[1], 100);
+}
