@@ -59,6 +59,8 @@ class exchange_op {
       if (d_.deadline.expired()) co_return co_await fail(proxy_errc::header_timeout, false);
       if (client_gone(ec)) co_return false;
       if (ec == http::error::header_limit) co_return co_await fail(proxy_errc::header_too_large, false);
+      // Beast checks a declared Content-Length against the body limit while parsing the header.
+      if (ec == http::error::body_limit) co_return co_await fail(proxy_errc::body_too_large, false);
       if (ec == http::error::bad_content_length || ec == http::error::bad_transfer_encoding)
         co_return co_await fail(proxy_errc::ambiguous_framing, false);
       co_return co_await fail(proxy_errc::bad_request, false);
@@ -240,6 +242,7 @@ class exchange_op {
     error_ = info.label;
     st_.metrics.count_error(info.label);
     keep_alive = keep_alive && !st_.draining.load(std::memory_order_relaxed);
+    if (request_id_.empty()) request_id_ = w_.next_request_id();
     bool written = co_await d_.send_error(e, request_id_, keep_alive);
     co_return written && keep_alive;
   }

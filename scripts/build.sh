@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Configures and builds modelgate into BUILD_DIR (default: build). Installs dependencies first.
+#   scripts/build.sh [--sanitize] [--release] [--no-backend]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_dir=${BUILD_DIR:-build}
+type=RelWithDebInfo
+backend=AUTO
+setup_args=(--with-torch)
+extra=()
+for arg in "$@"; do
+  case "$arg" in
+    --sanitize) extra+=(-DMODELGATE_SANITIZE=ON); build_dir=${BUILD_DIR:-build-asan} ;;
+    --release) type=Release; build_dir=${BUILD_DIR:-build-release} ;;
+    --no-backend) backend=OFF; setup_args=() ;;
+    *) echo "build.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+[ "$backend" = OFF ] && extra+=(-DMODELGATE_BUILD_BACKEND=OFF)
+
+scripts/setup.sh "${setup_args[@]}"
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "${extra[@]}" >/dev/null
+cmake --build "$build_dir" -j"$(nproc)"
+
