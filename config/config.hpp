@@ -64,6 +64,55 @@ struct backend {
 /// Backends one pool may list (a retry's "already tried" set is a fixed-size bitset).
 inline constexpr std::size_t max_backends_per_pool = 1024;
 
+enum class balance_policy { round_robin, consistent_hash, least_queue };
+
+/// Where a consistent-hash key comes from ("header:x-session-id", "json:user", "prompt_prefix:64").
+struct hash_key {
+  enum class source { none, header, cookie, api_key, json_field, prompt_prefix, client_ip };
+  source from = source::none;
+  std::string name;        // header, cookie or JSON field name
+  std::size_t length = 0;  // prompt_prefix bytes
+};
+
+struct scrape_report {
+  std::string path = "/metrics";
+  std::string metric;  // e.g. vllm:num_requests_waiting (all samples summed)
+  duration interval = std::chrono::seconds(1);
+};
+
+/// How backends tell their queue depth: a response header (ORCA text) and/or a scraped metric.
+struct load_report {
+  std::string header;  // empty: not read
+  std::optional<scrape_report> scrape;
+  duration max_age = std::chrono::seconds(5);  // older reports count as zero
+};
+
+struct health_check {
+  std::string path = "/healthz";
+  duration interval = std::chrono::seconds(1);
+  duration timeout = std::chrono::milliseconds(500);
+  unsigned expect_status = 200;
+  unsigned unhealthy_after = 2;
+  unsigned healthy_after = 2;
+};
+
+/// Passive outlier ejection from live traffic.
+struct outlier_detection {
+  unsigned consecutive_failures = 5;  // connect failures or 5xx in a row; 0 disables
+  duration base_ejection = std::chrono::seconds(10);  // doubles with each ejection, max 10x
+  double max_ejected_share = 0.5;
+};
+
+struct retry_policy {
+  unsigned attempts = 1;  // total tries per request, including the first
+  bool on_connect_failure = true;
+  bool on_reset = false;                 // upstream closed before any response byte
+  std::vector<unsigned> statuses;        // e.g. 502, 503, 504, 429
+  duration backoff_base = std::chrono::milliseconds(25);
+  duration backoff_max = std::chrono::milliseconds(250);
+  double budget = 0.2;                   // retries in flight ≤ budget × active requests (min 3)
+};
+
 struct pool {
   std::string name;
   std::vector<backend> backends;
@@ -71,13 +120,34 @@ struct pool {
   duration response_timeout = std::chrono::seconds(300);  // request sent → response headers
   duration upstream_idle_timeout = std::chrono::seconds(60);  // pooled idle connection lifetime
   std::size_t max_idle_per_backend = 64;                      // per worker thread
+
+  balance_policy policy = balance_policy::round_robin;
+  struct hash_key key;
+  double bounded_load = 1.25;  // consistent_hash: capacity factor c (> 1)
+  struct load_report report;
+  std::optional<health_check> health;
+  outlier_detection outliers;
+  retry_policy retries;
+  std::size_t max_inflight_per_backend = 0;  // circuit breaker; 0: unlimited
+  bool panic = true;  // no healthy backend: spread over all (true) or answer 503 (false)
+};
+
+struct header_match {
+  std::string name;
+  std::string value;
 };
 
 struct route {
   std::string name;         // metric label; default: the path prefix
   std::string path_prefix;  // "" matches everything
+  std::string path;         // exact path; empty: any
+  std::string host;         // Host header without port; empty: any
+  std::optional<header_match> header;
+  std::vector<std::string> models;  // JSON "model" or KServe /v2/models/{name}; empty: any
   std::string pool;         // name of a pool (validated to exist)
   std::size_t pool_index = 0;
+  std::optional<std::size_t> fallback_index;  // pool used when `pool` cannot serve
+  std::string fallback;
 };
 
 struct proxy_config {

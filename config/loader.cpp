@@ -1,6 +1,7 @@
 #include "config/loader.hpp"
 
-#include "config/units.hpp"
+#include "config/pool_loader.hpp"
+#include "config/yaml_reader.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -52,122 +53,7 @@ host_port parse_host_port(std::string_view text, bool allow_port_zero) {
 
 namespace {
 
-// Walks the YAML tree; knows the file name and the dotted key path for error messages.
-class reader {
- public:
-  reader(std::filesystem::path source) : source_(std::move(source)) {}
-
-  [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& msg) const {
-    auto mark = at.Mark();
-    int line = mark.line >= 0 ? mark.line + 1 : 0;
-    int col = mark.column >= 0 ? mark.column + 1 : 0;
-    throw config_error(source_.string(), line, col, key, msg);
-  }
-
-  // Rejects keys outside `allowed`, pointing at the key itself.
-  void expect_map(const YAML::Node& node, const std::string& where,
-                  std::initializer_list<std::string_view> allowed) const {
-    if (!node.IsMap()) fail(node, where, "expected a mapping");
-    for (const auto& kv : node) {
-      auto name = kv.first.as<std::string>();
-      bool known = false;
-      for (auto a : allowed) known = known || a == name;
-      if (!known) {
-        std::string list;
-        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        fail(kv.first, join(where, name), "unknown key (expected one of: " + list + ")");
-      }
-    }
-  }
-
-  static std::string join(const std::string& where, std::string_view key) {
-    return where.empty() ? std::string(key) : where + "." + std::string(key);
-  }
-
-  std::string scalar(const YAML::Node& node, const std::string& key) const {
-    if (!node.IsScalar()) fail(node, key, "expected a scalar value");
-    return node.Scalar();
-  }
-
-  std::string string(const YAML::Node& parent, std::string_view name, const std::string& where,
-                     std::optional<std::string> fallback = std::nullopt) const {
-    auto key = join(where, name);
-    auto node = parent[std::string(name)];
-    if (!node) {
-      if (fallback) return *fallback;
-      fail(parent, key, "missing required key");
-    }
-    return scalar(node, key);
-  }
-
-  template <class Int>
-  Int integer(const YAML::Node& parent, std::string_view name, const std::string& where,
-              Int fallback, Int min, Int max) const {
-    auto key = join(where, name);
-    auto node = parent[std::string(name)];
-    if (!node) return fallback;
-    auto text = scalar(node, key);
-    long long value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size())
-      fail(node, key, "expected an integer, got '" + text + "'");
-    if (value < static_cast<long long>(min) || value > static_cast<long long>(max))
-      fail(node, key,
-           "must be between " + std::to_string(min) + " and " + std::to_string(max));
-    return static_cast<Int>(value);
-  }
-
-  duration dur(const YAML::Node& parent, std::string_view name, const std::string& where,
-               duration fallback) const {
-    auto key = join(where, name);
-    auto node = parent[std::string(name)];
-    if (!node) return fallback;
-    auto text = scalar(node, key);
-    auto value = parse_duration(text);
-    if (!value) fail(node, key, "expected a duration like 250ms, 10s or 5m, got '" + text + "'");
-    if (value->count() <= 0) fail(node, key, "must be greater than zero");
-    return *value;
-  }
-
-  std::size_t size(const YAML::Node& parent, std::string_view name, const std::string& where,
-                   std::size_t fallback) const {
-    auto key = join(where, name);
-    auto node = parent[std::string(name)];
-    if (!node) return fallback;
-    auto text = scalar(node, key);
-    auto value = parse_size(text);
-    if (!value) fail(node, key, "expected a size like 16384, 64KiB or 8MiB, got '" + text + "'");
-    if (*value == 0) fail(node, key, "must be greater than zero");
-    return static_cast<std::size_t>(*value);
-  }
-
-  host_port address(const YAML::Node& parent, const std::string& where, bool allow_port_zero) const {
-    auto key = join(where, "address");
-    auto text = string(parent, "address", where);
-    try {
-      return parse_host_port(text, allow_port_zero);
-    } catch (const std::invalid_argument& e) {
-      fail(parent["address"], key, e.what());
-    }
-  }
-
-  // A file path relative to the config's folder that must exist and be readable.
-  std::filesystem::path file(const YAML::Node& parent, std::string_view name,
-                             const std::string& where) const {
-    auto key = join(where, name);
-    auto text = string(parent, name, where);
-    std::filesystem::path p(text);
-    if (p.is_relative()) p = source_.parent_path() / p;
-    std::ifstream probe(p);
-    if (!probe) fail(parent[std::string(name)], key, "cannot read file " + p.string());
-    return p;
-  }
-
-  const std::filesystem::path& source() const { return source_; }
-
- private:
-  std::filesystem::path source_;
-};
+using detail::reader;
 
 listener read_listener(const reader& r, const YAML::Node& n, const std::string& where) {
   r.expect_map(n, where, {"address", "tls"});
@@ -213,69 +99,6 @@ access_log read_access_log(const reader& r, const YAML::Node& n) {
   return a;
 }
 
-backend read_backend(const reader& r, const YAML::Node& n, const std::string& where) {
-  r.expect_map(n, where, {"address", "weight", "tls"});
-  backend b;
-  b.address = r.address(n, where, false);
-  b.weight = r.integer<std::uint32_t>(n, "weight", where, 1, 1, 1000);
-  if (auto tls = n["tls"]) {
-    auto w = where + ".tls";
-    r.expect_map(tls, w, {"ca", "server_name", "verify"});
-    upstream_tls t;
-    if (tls["ca"]) t.ca = r.file(tls, "ca", w);
-    t.server_name = r.string(tls, "server_name", w, b.address.host);
-    auto verify = r.string(tls, "verify", w, "true");
-    if (verify != "true" && verify != "false") r.fail(tls["verify"], w + ".verify", "expected true or false");
-    t.verify = verify == "true";
-    b.tls = t;
-  }
-  return b;
-}
-
-pool read_pool(const reader& r, const YAML::Node& n, const std::string& where) {
-  r.expect_map(n, where,
-               {"name", "backends", "connect_timeout", "response_timeout", "idle_timeout",
-                "max_idle_per_backend"});
-  pool p;
-  p.name = r.string(n, "name", where);
-  if (p.name.empty()) r.fail(n["name"], where + ".name", "must not be empty");
-  auto backends = n["backends"];
-  if (!backends) r.fail(n, where + ".backends", "missing required key");
-  if (!backends.IsSequence() || backends.size() == 0)
-    r.fail(backends, where + ".backends", "expected a non-empty list of backends");
-  if (backends.size() > max_backends_per_pool)
-    r.fail(backends, where + ".backends",
-           "at most " + std::to_string(max_backends_per_pool) + " backends per pool");
-  for (std::size_t i = 0; i < backends.size(); ++i)
-    p.backends.push_back(read_backend(r, backends[i], where + ".backends[" + std::to_string(i) + "]"));
-  p.connect_timeout = r.dur(n, "connect_timeout", where, p.connect_timeout);
-  p.response_timeout = r.dur(n, "response_timeout", where, p.response_timeout);
-  p.upstream_idle_timeout = r.dur(n, "idle_timeout", where, p.upstream_idle_timeout);
-  p.max_idle_per_backend =
-      r.integer<std::size_t>(n, "max_idle_per_backend", where, p.max_idle_per_backend, 0, 100'000);
-  return p;
-}
-
-route read_route(const reader& r, const YAML::Node& n, const std::string& where,
-                 const std::vector<pool>& pools) {
-  r.expect_map(n, where, {"name", "path_prefix", "pool"});
-  route rt;
-  rt.path_prefix = r.string(n, "path_prefix", where, "");
-  rt.name = r.string(n, "name", where, rt.path_prefix.empty() ? "*" : rt.path_prefix);
-  if (!rt.path_prefix.empty() && rt.path_prefix.front() != '/')
-    r.fail(n["path_prefix"], where + ".path_prefix", "must start with '/'");
-  rt.pool = r.string(n, "pool", where);
-  bool found = false;
-  for (std::size_t i = 0; i < pools.size() && !found; ++i) {
-    if (pools[i].name == rt.pool) {
-      rt.pool_index = i;
-      found = true;
-    }
-  }
-  if (!found) r.fail(n["pool"], where + ".pool", "no pool named '" + rt.pool + "'");
-  return rt;
-}
-
 proxy_config read_root(const reader& r, const YAML::Node& root) {
   if (!root || root.IsNull()) r.fail(root, "", "the file is empty");
   r.expect_map(root, "",
@@ -307,7 +130,7 @@ proxy_config read_root(const reader& r, const YAML::Node& root) {
   std::set<std::string> names;
   for (std::size_t i = 0; i < pools.size(); ++i) {
     auto where = "pools[" + std::to_string(i) + "]";
-    c.pools.push_back(read_pool(r, pools[i], where));
+    c.pools.push_back(detail::read_pool(r, pools[i], where));
     if (!names.insert(c.pools.back().name).second)
       r.fail(pools[i]["name"], where + ".name", "duplicate pool name '" + c.pools.back().name + "'");
   }
@@ -317,7 +140,7 @@ proxy_config read_root(const reader& r, const YAML::Node& root) {
   if (!routes.IsSequence() || routes.size() == 0)
     r.fail(routes, "routes", "expected a non-empty list of routes");
   for (std::size_t i = 0; i < routes.size(); ++i)
-    c.routes.push_back(read_route(r, routes[i], "routes[" + std::to_string(i) + "]", c.pools));
+    c.routes.push_back(detail::read_route(r, routes[i], "routes[" + std::to_string(i) + "]", c.pools));
   return c;
 }
 

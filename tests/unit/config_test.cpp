@@ -167,3 +167,56 @@ TEST(Config, TlsPathsResolveAgainstTheConfigFolder) {
 TEST(Config, MissingFile) {
   EXPECT_THROW(load_config("/nonexistent/modelgate.yaml"), config_error);
 }
+
+TEST(Config, RoutingKeysFromTheIssueShape) {
+  auto c = load_config_text(R"(listeners: [ { address: 127.0.0.1:0 } ]
+pools:
+  - name: chat
+    policy: consistent_hash
+    hash_key: "header:x-session-id"
+    bounded_load: 1.25
+    load_report: { header: endpoint-load-metrics, scrape: { path: /metrics, metric: "vllm:num_requests_waiting", interval: 1s } }
+    health: { path: /healthz, interval: 1s, timeout: 500ms, unhealthy_after: 2, healthy_after: 2 }
+    retries: { attempts: 3, on: [connect_failure, 502, 503, 504] }
+    backends: [ { address: 127.0.0.1:9001, weight: 2 }, { address: backend.internal:9002 } ]
+  - name: small
+    policy: least_queue
+    backends: [ { address: 127.0.0.1:9003 } ]
+routes:
+  - { path_prefix: /v1/, model: [ "llama-3-8b" ], pool: chat, fallback: small }
+  - { host: api.local, header: { name: x-tier, value: gold }, path: /v1/x, pool: small }
+)", "/x/c.yaml");
+  const auto& p = c.pools[0];
+  EXPECT_EQ(p.policy, balance_policy::consistent_hash);
+  EXPECT_EQ(p.key.from, hash_key::source::header);
+  EXPECT_EQ(p.key.name, "x-session-id");
+  EXPECT_DOUBLE_EQ(p.bounded_load, 1.25);
+  EXPECT_EQ(p.report.header, "endpoint-load-metrics");
+  ASSERT_TRUE(p.report.scrape);
+  EXPECT_EQ(p.report.scrape->metric, "vllm:num_requests_waiting");
+  ASSERT_TRUE(p.health);
+  EXPECT_EQ(p.health->timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(p.retries.attempts, 3u);
+  EXPECT_TRUE(p.retries.on_connect_failure);
+  EXPECT_EQ(p.retries.statuses, (std::vector<unsigned>{502, 503, 504}));
+  EXPECT_EQ(c.pools[1].policy, balance_policy::least_queue);
+  EXPECT_EQ(c.routes[0].models, std::vector<std::string>{"llama-3-8b"});
+  EXPECT_EQ(c.routes[0].fallback_index, 1u);
+  EXPECT_EQ(c.routes[1].header->value, "gold");
+  EXPECT_EQ(c.routes[1].path, "/v1/x");
+}
+
+TEST(Config, RoutingErrorsNameTheKey) {
+  const std::string head = "listeners: [ { address: 127.0.0.1:0 } ]\npools:\n  - name: p\n    backends: [ { address: 127.0.0.1:1 } ]\n";
+  const std::string tail = "routes: [ { pool: p } ]\n";
+  EXPECT_EQ(error_of(head + "    policy: fastest\n" + tail).key(), "pools[0].policy");
+  EXPECT_EQ(error_of(head + "    policy: consistent_hash\n" + tail).key(), "pools[0].hash_key");
+  EXPECT_EQ(error_of(head + "    policy: consistent_hash\n    hash_key: header\n" + tail).key(), "pools[0].hash_key");
+  EXPECT_EQ(error_of(head + "    hash_key: prompt_prefix:abc\n" + tail).key(), "pools[0].hash_key");
+  EXPECT_EQ(error_of(head + "    bounded_load: 0.5\n" + tail).key(), "pools[0].bounded_load");
+  EXPECT_EQ(error_of(head + "    retries: { on: [ 200 ] }\n" + tail).key(), "pools[0].retries.on[0]");
+  EXPECT_EQ(error_of(head + "    health: { path: healthz }\n" + tail).key(), "pools[0].health.path");
+  auto e = error_of(head + "routes: [ { pool: p, fallback: nope } ]\n");
+  EXPECT_EQ(e.key(), "routes[0].fallback");
+  EXPECT_EQ(e.line(), 5);
+}

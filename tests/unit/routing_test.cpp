@@ -46,3 +46,29 @@ TEST(RoundRobin, SharesFollowWeights) {
   EXPECT_EQ(counts[0], 300);
   EXPECT_EQ(counts[1], 100);
 }
+
+TEST(RouteTable, HostHeaderAndModelMatchers) {
+  std::vector<modelgate::config::route> routes(5);
+  routes[0].host = "api.example.com";
+  routes[0].path_prefix = "/admin/";
+  routes[1].header = modelgate::config::header_match{"x-tier", "gold"};
+  routes[2].models = {"llama-3-8b", "mistral"};
+  routes[2].path_prefix = "/v1/";
+  routes[3].path = "/v2/health/live";
+  routes[4].path_prefix = "/v1/";
+  route_table t(routes);
+  EXPECT_TRUE(t.needs_model());
+
+  boost::beast::http::fields gold;
+  gold.set("X-Tier", "gold");
+  boost::beast::http::fields silver;
+  silver.set("x-tier", "silver");
+
+  EXPECT_EQ(t.match({"/admin/x", "API.example.com:8443", nullptr, {}}), 0u);
+  EXPECT_EQ(t.match({"/admin/x", "other.com", &gold, {}}), 1u);
+  EXPECT_EQ(t.match({"/v1/chat", "h", &silver, std::string_view("mistral")}), 2u);
+  EXPECT_EQ(t.match({"/v1/chat", "h", &silver, std::string_view("gpt")}), 4u);
+  EXPECT_EQ(t.match({"/v1/chat", "h", nullptr, std::nullopt}), 4u);
+  EXPECT_EQ(t.match({"/v2/health/live", "h", nullptr, {}}), 3u);
+  EXPECT_EQ(t.match({"/v2/health/live/x", "h", nullptr, {}}), std::nullopt);
+}

@@ -1,0 +1,199 @@
+#include "config/pool_loader.hpp"
+
+#include <algorithm>
+
+namespace modelgate::config::detail {
+namespace {
+
+backend read_backend(const reader& r, const YAML::Node& n, const std::string& where) {
+  r.expect_map(n, where, {"address", "weight", "tls"});
+  backend b;
+  b.address = r.address(n, where, false);
+  b.weight = r.integer<std::uint32_t>(n, "weight", where, 1, 1, 1000);
+  if (auto tls = n["tls"]) {
+    auto w = where + ".tls";
+    r.expect_map(tls, w, {"ca", "server_name", "verify"});
+    upstream_tls t;
+    if (tls["ca"]) t.ca = r.file(tls, "ca", w);
+    t.server_name = r.string(tls, "server_name", w, b.address.host);
+    t.verify = r.boolean(tls, "verify", w, true);
+    b.tls = t;
+  }
+  return b;
+}
+
+hash_key read_hash_key(const reader& r, const YAML::Node& n, const std::string& key) {
+  auto text = r.scalar(n, key);
+  auto colon = text.find(':');
+  auto kind = text.substr(0, colon);
+  auto arg = colon == std::string::npos ? std::string() : text.substr(colon + 1);
+  hash_key k;
+  using s = hash_key::source;
+  auto need_arg = [&](const char* what) {
+    if (arg.empty()) r.fail(n, key, std::string("'") + kind + "' needs " + what + ", e.g. " + kind + ":" +
+                                        (kind == "prompt_prefix" ? "64" : "x-session-id"));
+  };
+  if (kind == "header") { need_arg("a header name"); k.from = s::header; k.name = arg; }
+  else if (kind == "cookie") { need_arg("a cookie name"); k.from = s::cookie; k.name = arg; }
+  else if (kind == "json") { need_arg("a field name"); k.from = s::json_field; k.name = arg; }
+  else if (kind == "prompt_prefix") {
+    need_arg("a byte count");
+    k.from = s::prompt_prefix;
+    try {
+      k.length = std::stoul(arg);
+    } catch (const std::exception&) {
+      r.fail(n, key, "prompt_prefix length must be a number, got '" + arg + "'");
+    }
+    if (k.length == 0 || k.length > 1'000'000) r.fail(n, key, "prompt_prefix length must be 1..1000000");
+  } else if (kind == "api_key" && arg.empty()) k.from = s::api_key;
+  else if (kind == "client_ip" && arg.empty()) k.from = s::client_ip;
+  else
+    r.fail(n, key, "expected header:NAME, cookie:NAME, json:FIELD, prompt_prefix:N, api_key or client_ip, got '" + text + "'");
+  return k;
+}
+
+load_report read_load_report(const reader& r, const YAML::Node& n, const std::string& where) {
+  load_report lr;
+  r.expect_map(n, where, {"header", "scrape", "max_age"});
+  lr.header = r.string(n, "header", where, "");
+  if (auto sc = n["scrape"]) {
+    auto w = where + ".scrape";
+    r.expect_map(sc, w, {"path", "metric", "interval"});
+    scrape_report s;
+    s.path = r.string(sc, "path", w, s.path);
+    if (s.path.empty() || s.path.front() != '/') r.fail(sc["path"], w + ".path", "must start with '/'");
+    s.metric = r.string(sc, "metric", w);
+    s.interval = r.dur(sc, "interval", w, s.interval);
+    lr.scrape = s;
+  }
+  lr.max_age = r.dur(n, "max_age", where, lr.max_age);
+  return lr;
+}
+
+health_check read_health(const reader& r, const YAML::Node& n, const std::string& where) {
+  r.expect_map(n, where, {"path", "interval", "timeout", "expect_status", "unhealthy_after", "healthy_after"});
+  health_check h;
+  h.path = r.string(n, "path", where, h.path);
+  if (h.path.empty() || h.path.front() != '/') r.fail(n["path"], where + ".path", "must start with '/'");
+  h.interval = r.dur(n, "interval", where, h.interval);
+  h.timeout = r.dur(n, "timeout", where, h.timeout);
+  h.expect_status = r.integer<unsigned>(n, "expect_status", where, h.expect_status, 100, 599);
+  h.unhealthy_after = r.integer<unsigned>(n, "unhealthy_after", where, h.unhealthy_after, 1, 100);
+  h.healthy_after = r.integer<unsigned>(n, "healthy_after", where, h.healthy_after, 1, 100);
+  return h;
+}
+
+outlier_detection read_outliers(const reader& r, const YAML::Node& n, const std::string& where) {
+  r.expect_map(n, where, {"consecutive_failures", "base_ejection", "max_ejected_share"});
+  outlier_detection o;
+  o.consecutive_failures = r.integer<unsigned>(n, "consecutive_failures", where, o.consecutive_failures, 0, 1000);
+  o.base_ejection = r.dur(n, "base_ejection", where, o.base_ejection);
+  o.max_ejected_share = r.real(n, "max_ejected_share", where, o.max_ejected_share, 0, 1);
+  return o;
+}
+
+retry_policy read_retries(const reader& r, const YAML::Node& n, const std::string& where) {
+  r.expect_map(n, where, {"attempts", "on", "backoff_base", "backoff_max", "budget"});
+  retry_policy p;
+  p.attempts = r.integer<unsigned>(n, "attempts", where, 3, 1, 10);
+  if (n["on"]) {
+    p.on_connect_failure = false;
+    auto list = r.strings(n, "on", where);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const auto& v = list[i];
+      if (v == "connect_failure") p.on_connect_failure = true;
+      else if (v == "reset") p.on_reset = true;
+      else if (v.size() == 3 && std::all_of(v.begin(), v.end(), ::isdigit) && (v[0] == '4' || v[0] == '5'))
+        p.statuses.push_back(static_cast<unsigned>(std::stoul(v)));
+      else
+        r.fail(n["on"], where + ".on[" + std::to_string(i) + "]",
+               "expected connect_failure, reset or a 4xx/5xx status, got '" + v + "'");
+    }
+  }
+  p.backoff_base = r.dur(n, "backoff_base", where, p.backoff_base);
+  p.backoff_max = r.dur(n, "backoff_max", where, p.backoff_max);
+  p.budget = r.real(n, "budget", where, p.budget, 0, 1);
+  return p;
+}
+
+std::optional<std::size_t> pool_index(const std::vector<pool>& pools, const std::string& name) {
+  for (std::size_t i = 0; i < pools.size(); ++i)
+    if (pools[i].name == name) return i;
+  return std::nullopt;
+}
+
+}  // namespace
+
+pool read_pool(const reader& r, const YAML::Node& n, const std::string& where) {
+  r.expect_map(n, where,
+               {"name", "backends", "connect_timeout", "response_timeout", "idle_timeout",
+                "max_idle_per_backend", "policy", "hash_key", "bounded_load", "load_report",
+                "health", "outlier_detection", "retries", "max_inflight_per_backend", "panic"});
+  pool p;
+  p.name = r.string(n, "name", where);
+  if (p.name.empty()) r.fail(n["name"], where + ".name", "must not be empty");
+  auto backends = n["backends"];
+  if (!backends) r.fail(n, where + ".backends", "missing required key");
+  if (!backends.IsSequence() || backends.size() == 0)
+    r.fail(backends, where + ".backends", "expected a non-empty list of backends");
+  if (backends.size() > max_backends_per_pool)
+    r.fail(backends, where + ".backends",
+           "at most " + std::to_string(max_backends_per_pool) + " backends per pool");
+  for (std::size_t i = 0; i < backends.size(); ++i)
+    p.backends.push_back(read_backend(r, backends[i], where + ".backends[" + std::to_string(i) + "]"));
+  p.connect_timeout = r.dur(n, "connect_timeout", where, p.connect_timeout);
+  p.response_timeout = r.dur(n, "response_timeout", where, p.response_timeout);
+  p.upstream_idle_timeout = r.dur(n, "idle_timeout", where, p.upstream_idle_timeout);
+  p.max_idle_per_backend =
+      r.integer<std::size_t>(n, "max_idle_per_backend", where, p.max_idle_per_backend, 0, 100'000);
+
+  auto policy = r.string(n, "policy", where, "round_robin");
+  if (policy == "round_robin") p.policy = balance_policy::round_robin;
+  else if (policy == "consistent_hash") p.policy = balance_policy::consistent_hash;
+  else if (policy == "least_queue") p.policy = balance_policy::least_queue;
+  else r.fail(n["policy"], where + ".policy", "expected round_robin, consistent_hash or least_queue, got '" + policy + "'");
+  if (auto k = n["hash_key"]) p.key = read_hash_key(r, k, where + ".hash_key");
+  if (p.policy == balance_policy::consistent_hash && p.key.from == hash_key::source::none)
+    r.fail(n, where + ".hash_key", "consistent_hash needs a hash_key");
+  p.bounded_load = r.real(n, "bounded_load", where, p.bounded_load, 1.0, 100.0);
+  if (auto lr = n["load_report"]) p.report = read_load_report(r, lr, where + ".load_report");
+  if (auto h = n["health"]) p.health = read_health(r, h, where + ".health");
+  if (auto o = n["outlier_detection"]) p.outliers = read_outliers(r, o, where + ".outlier_detection");
+  if (auto rt = n["retries"]) p.retries = read_retries(r, rt, where + ".retries");
+  p.max_inflight_per_backend =
+      r.integer<std::size_t>(n, "max_inflight_per_backend", where, 0, 0, 1'000'000);
+  p.panic = r.boolean(n, "panic", where, p.panic);
+  return p;
+}
+
+route read_route(const reader& r, const YAML::Node& n, const std::string& where,
+                 const std::vector<pool>& pools) {
+  r.expect_map(n, where, {"name", "path_prefix", "path", "host", "header", "model", "pool", "fallback"});
+  route rt;
+  rt.path_prefix = r.string(n, "path_prefix", where, "");
+  if (!rt.path_prefix.empty() && rt.path_prefix.front() != '/')
+    r.fail(n["path_prefix"], where + ".path_prefix", "must start with '/'");
+  rt.path = r.string(n, "path", where, "");
+  if (!rt.path.empty() && rt.path.front() != '/') r.fail(n["path"], where + ".path", "must start with '/'");
+  rt.host = r.string(n, "host", where, "");
+  if (auto h = n["header"]) {
+    auto w = where + ".header";
+    r.expect_map(h, w, {"name", "value"});
+    rt.header = header_match{r.string(h, "name", w), r.string(h, "value", w, "")};
+  }
+  rt.models = r.strings(n, "model", where);
+  rt.name = r.string(n, "name", where,
+                     !rt.path.empty() ? rt.path : rt.path_prefix.empty() ? "*" : rt.path_prefix);
+  rt.pool = r.string(n, "pool", where);
+  auto idx = pool_index(pools, rt.pool);
+  if (!idx) r.fail(n["pool"], where + ".pool", "no pool named '" + rt.pool + "'");
+  rt.pool_index = *idx;
+  if (n["fallback"]) {
+    rt.fallback = r.string(n, "fallback", where);
+    rt.fallback_index = pool_index(pools, rt.fallback);
+    if (!rt.fallback_index) r.fail(n["fallback"], where + ".fallback", "no pool named '" + rt.fallback + "'");
+  }
+  return rt;
+}
+
+}  // namespace modelgate::config::detail
