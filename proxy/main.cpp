@@ -5,6 +5,7 @@
 #include "proxy/server.hpp"
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -54,6 +55,8 @@ int main(int argc, char** argv) {
     std::cout << "modelgate " << MODELGATE_VERSION << "\n";
     return 0;
   }
+  // Diagnostics go to stderr; stdout is left to the access log.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("modelgate"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   try {
     if (!check_path.empty()) {
