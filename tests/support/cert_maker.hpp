@@ -1,0 +1,23 @@
+#pragma once
+// Test certificates made at test time with the `openssl` command line: a CA and a server
+// certificate for 127.0.0.1 and localhost signed by it.
+
+#include <filesystem>
+#include <string>
+
+namespace modelgate::test_support {
+
+/// PEM files written by make_test_certs.
+struct cert_files {
+  std::filesystem::path ca_cert;      // the trust anchor clients verify against
+  std::filesystem::path ca_key;
+  std::filesystem::path server_cert;  // SAN: DNS:localhost, IP:127.0.0.1
+  std::filesystem::path server_key;
+};
+
+/// Writes ca.crt, ca.key, server.crt and server.key (P-256 keys, valid one day) into `dir`,
+/// with `prefix` before each name (e.g. "upstream-" for a second set). Throws
+/// std::runtime_error with openssl's output when a step fails.
+cert_files make_test_certs(const std::filesystem::path& dir, const std::string& prefix = "");
+
+}  // namespace modelgate::test_support

@@ -1,0 +1,35 @@
+#pragma once
+// A modelgate YAML config for tests: one TLS (or plain) listener on 127.0.0.1:0, an admin
+// listener on 127.0.0.1:0, one pool "text" routed from a path prefix. Fields are YAML scalars
+// as written in the file, so tests can use units ("1s", "16KiB").
+
+#include <string>
+#include <vector>
+
+namespace modelgate::test_support {
+
+struct proxy_config {
+  unsigned workers = 2;
+  bool tls = true;                      // listener TLS with server.crt / server.key of the dir
+  std::string cert = "server.crt";
+  std::string key = "server.key";
+  std::vector<std::string> backends;    // "127.0.0.1:PORT"
+  std::string route_prefix = "/v1/";
+
+  std::string max_header_bytes = "16384";
+  std::string max_body_bytes = "8388608";
+  std::string header_timeout = "10s";
+  std::string idle_timeout = "60s";
+  std::string request_timeout = "300s";
+  std::string max_connections = "10000";
+  std::string access_log = "stdout";
+  std::string drain_timeout = "5s";
+  std::string connect_timeout = "2s";
+  std::string response_timeout = "60s";
+  std::string max_idle_per_backend = "64";
+  std::string extra_yaml;               // appended as is (top-level keys)
+
+  std::string to_yaml() const;
+};
+
+}  // namespace modelgate::test_support
