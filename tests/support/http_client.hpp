@@ -83,7 +83,8 @@ class http_client {
   void write_raw(std::string_view bytes);
   /// Like write_raw but returns the error instead of throwing.
   boost::system::error_code try_write_raw(std::string_view bytes);
-  /// Whether bytes (or EOF) are ready to read within `wait`.
+  /// Whether bytes (or EOF) are ready to read within `wait`. Over TLS this is socket readiness,
+  /// which a record without application data (a session ticket) can also cause.
   bool wait_readable(std::chrono::milliseconds wait);
   /// Discards incoming data until the peer closes (true) or `wait` passes (false).
   bool wait_closed(std::chrono::milliseconds wait);

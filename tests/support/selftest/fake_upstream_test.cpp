@@ -9,7 +9,7 @@
 namespace ts = modelgate::test_support;
 using namespace std::chrono_literals;
 
-TEST(fake_upstream, answers_ok_by_default_and_counts_keep_alive_requests) {
+TEST(FakeUpstream, AnswersOkByDefaultAndCountsKeepAliveRequests) {
   ts::fake_upstream up;
   auto c = ts::http_client::connect(up.port());
   for (int i = 0; i < 3; ++i) {
@@ -22,7 +22,7 @@ TEST(fake_upstream, answers_ok_by_default_and_counts_keep_alive_requests) {
   EXPECT_EQ(up.last_request().target, "/anything");
 }
 
-TEST(fake_upstream, fixed_response_per_path_ignores_query) {
+TEST(FakeUpstream, FixedResponsePerPathIgnoresQuery) {
   ts::fake_upstream up;
   up.on("/teapot", ts::upstream_behaviour::fixed(418, "short and stout").with_header("x-a", "b"));
   auto c = ts::http_client::connect(up.port());
@@ -33,7 +33,7 @@ TEST(fake_upstream, fixed_response_per_path_ignores_query) {
   EXPECT_EQ(c.get("/other").result_int(), 200);
 }
 
-TEST(fake_upstream, echoes_and_records_request_headers) {
+TEST(FakeUpstream, EchoesAndRecordsRequestHeaders) {
   ts::fake_upstream up;
   up.on("/echo", ts::upstream_behaviour::echo_headers());
   auto c = ts::http_client::connect(up.port());
@@ -47,7 +47,7 @@ TEST(fake_upstream, echoes_and_records_request_headers) {
   EXPECT_FALSE(r.has("x-absent"));
 }
 
-TEST(fake_upstream, streams_sse_events_apart_in_time) {
+TEST(FakeUpstream, StreamsSseEventsApartInTime) {
   ts::fake_upstream up;
   up.on("/sse", ts::upstream_behaviour::sse(5, 60ms));
   auto c = ts::http_client::connect(up.port());
@@ -65,7 +65,7 @@ TEST(fake_upstream, streams_sse_events_apart_in_time) {
   EXPECT_EQ(up.connections(), 1u);
 }
 
-TEST(fake_upstream, closes_mid_stream_without_last_chunk) {
+TEST(FakeUpstream, ClosesMidStreamWithoutLastChunk) {
   ts::fake_upstream up;
   up.on("/cut", ts::upstream_behaviour::sse(5, 10ms).closing_after(2));
   auto c = ts::http_client::connect(up.port());
@@ -77,7 +77,7 @@ TEST(fake_upstream, closes_mid_stream_without_last_chunk) {
   EXPECT_EQ(s.body().find("event 2"), std::string::npos);
 }
 
-TEST(fake_upstream, delays_before_responding) {
+TEST(FakeUpstream, DelaysBeforeResponding) {
   ts::fake_upstream up;
   up.on("/slow", ts::upstream_behaviour::fixed(200, "late").with_delay(200ms));
   auto c = ts::http_client::connect(up.port());
@@ -86,7 +86,7 @@ TEST(fake_upstream, delays_before_responding) {
   EXPECT_GE(ts::steady_clock::now() - start, 200ms);
 }
 
-TEST(fake_upstream, counts_a_write_to_a_client_that_went_away) {
+TEST(FakeUpstream, CountsAWriteToAClientThatWentAway) {
   ts::fake_upstream up;
   up.on("/long", ts::upstream_behaviour::sse(200, 20ms));
   auto c = ts::http_client::connect(up.port());
@@ -99,7 +99,7 @@ TEST(fake_upstream, counts_a_write_to_a_client_that_went_away) {
   EXPECT_TRUE(ts::eventually([&] { return up.open_connections() == 0; }, 2s));
 }
 
-TEST(fake_upstream, hang_up_closes_without_answer) {
+TEST(FakeUpstream, HangUpClosesWithoutAnswer) {
   ts::fake_upstream up;
   up.on("/bye", ts::upstream_behaviour::hang_up());
   auto c = ts::http_client::connect(up.port());
@@ -107,7 +107,7 @@ TEST(fake_upstream, hang_up_closes_without_answer) {
   EXPECT_THROW(c.read_response(), boost::system::system_error);
 }
 
-TEST(http_client, raw_bytes_and_close_detection) {
+TEST(HttpClient, RawBytesAndCloseDetection) {
   ts::fake_upstream up;
   auto c = ts::http_client::connect(up.port());
   c.write_raw("GET /raw HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
@@ -118,7 +118,7 @@ TEST(http_client, raw_bytes_and_close_detection) {
   EXPECT_EQ(up.last_request().target, "/raw");
 }
 
-TEST(http_client, wait_closed_times_out_on_an_open_connection) {
+TEST(HttpClient, WaitClosedTimesOutOnAnOpenConnection) {
   ts::fake_upstream up;
   auto c = ts::http_client::connect(up.port());
   EXPECT_FALSE(c.wait_readable(50ms));

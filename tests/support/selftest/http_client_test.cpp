@@ -31,7 +31,7 @@ struct tls_server {
 
 }  // namespace
 
-TEST(cert_maker, writes_a_chain_that_openssl_verifies) {
+TEST(CertMaker, WritesAChainThatOpensslVerifies) {
   ts::temp_dir dir;
   auto certs = ts::make_test_certs(dir.path());
   auto r = ts::run_command({"openssl", "verify", "-CAfile", certs.ca_cert.string(), "-verify_ip",
@@ -40,7 +40,7 @@ TEST(cert_maker, writes_a_chain_that_openssl_verifies) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 }
 
-TEST(http_client, tls_verifies_against_the_test_ca) {
+TEST(HttpClient, TlsVerifiesAgainstTheTestCa) {
   tls_server s;
   auto c = ts::http_client::connect_tls(s.port, s.certs.ca_cert);
   EXPECT_EQ(c.alpn(), "http/1.1");
@@ -48,12 +48,12 @@ TEST(http_client, tls_verifies_against_the_test_ca) {
   EXPECT_TRUE(c.wait_readable(2s));
 }
 
-TEST(http_client, tls_accepts_the_ip_address_name) {
+TEST(HttpClient, TlsAcceptsTheIpAddressName) {
   tls_server s;
   EXPECT_NO_THROW(ts::http_client::connect_tls(s.port, s.certs.ca_cert, "127.0.0.1"));
 }
 
-TEST(http_client, tls_rejects_a_wrong_name_or_an_unknown_ca) {
+TEST(HttpClient, TlsRejectsAWrongNameOrAnUnknownCa) {
   tls_server s;
   EXPECT_THROW(ts::http_client::connect_tls(s.port, s.certs.ca_cert, "example.com"),
                boost::system::system_error);
@@ -61,7 +61,7 @@ TEST(http_client, tls_rejects_a_wrong_name_or_an_unknown_ca) {
   EXPECT_THROW(ts::http_client::connect_tls(s.port, other.ca_cert), boost::system::system_error);
 }
 
-TEST(http_client, try_connect_reports_refusal) {
+TEST(HttpClient, TryConnectReportsRefusal) {
   EXPECT_EQ(ts::http_client::try_connect(ts::unused_port()),
             boost::asio::error::connection_refused);
 }

@@ -13,7 +13,7 @@
 namespace ts = modelgate::test_support;
 using namespace std::chrono_literals;
 
-TEST(child_process, run_command_captures_outputs_and_exit_code) {
+TEST(ChildProcess, RunCommandCapturesOutputsAndExitCode) {
   ts::temp_dir dir;
   auto r = ts::run_command({"sh", "-c", "echo out; echo err >&2; exit 3"}, dir.path());
   EXPECT_EQ(r.exit_code, 3);
@@ -21,13 +21,13 @@ TEST(child_process, run_command_captures_outputs_and_exit_code) {
   EXPECT_EQ(r.err, "err\n");
 }
 
-TEST(child_process, feeds_stdin_from_a_file) {
+TEST(ChildProcess, FeedsStdinFromAFile) {
   ts::temp_dir dir;
   auto in = dir.write("in.txt", "hello");
   EXPECT_EQ(ts::run_command({"cat"}, dir.path(), in).out, "hello");
 }
 
-TEST(child_process, wait_times_out_then_reports_the_signal) {
+TEST(ChildProcess, WaitTimesOutThenReportsTheSignal) {
   ts::child_process p({"sleep", "30"}, {});
   EXPECT_FALSE(p.wait_exit(50ms));
   EXPECT_TRUE(p.running());
@@ -36,12 +36,12 @@ TEST(child_process, wait_times_out_then_reports_the_signal) {
   EXPECT_FALSE(p.running());
 }
 
-TEST(child_process, missing_program_exits_127) {
+TEST(ChildProcess, MissingProgramExits127) {
   ts::child_process p({"/nonexistent/program"}, {});
   EXPECT_EQ(p.wait_exit(2s), 127);
 }
 
-TEST(temp_dir, writes_reads_and_removes) {
+TEST(TempDir, WritesReadsAndRemoves) {
   std::filesystem::path kept;
   {
     ts::temp_dir dir;
@@ -53,7 +53,7 @@ TEST(temp_dir, writes_reads_and_removes) {
   EXPECT_FALSE(std::filesystem::exists(kept));
 }
 
-TEST(metric_sum, sums_series_and_filters_labels) {
+TEST(MetricSum, SumsSeriesAndFiltersLabels) {
   const char* text =
       "# HELP modelgate_requests_total Requests.\n"
       "# TYPE modelgate_requests_total counter\n"
@@ -78,7 +78,7 @@ std::filesystem::path fake_binary(const ts::temp_dir& dir, const std::string& sc
 
 }  // namespace
 
-TEST(proxy_process, reads_listener_ports_from_the_log) {
+TEST(ProxyProcess, ReadsListenerPortsFromTheLog) {
   ts::temp_dir dir;
   auto bin = fake_binary(dir,
                          "echo 'x info listener 1 listening on 127.0.0.1:2222 (tls)' >&2\n"
@@ -92,7 +92,7 @@ TEST(proxy_process, reads_listener_ports_from_the_log) {
   EXPECT_EQ(p.wait_exit(2s), 128 + SIGTERM);
 }
 
-TEST(proxy_process, throws_with_logs_when_the_binary_exits) {
+TEST(ProxyProcess, ThrowsWithLogsWhenTheBinaryExits) {
   ts::temp_dir dir;
   auto bin = fake_binary(dir, "echo 'config error: bad key' >&2\nexit 1\n");
   try {
