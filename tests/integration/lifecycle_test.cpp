@@ -109,11 +109,20 @@ TEST_F(ProxyTest, SigtermDrainsInFlightRequestsThenExits0) {
   const auto port = proxy->listener_port(0);
   EXPECT_TRUE(ts::eventually([&] { return bool(ts::http_client::try_connect(port)); }, 800ms))
       << "new connections still accepted while draining";
+  try {
+    auto admin = ts::http_client::connect(proxy->admin_port());
+    EXPECT_EQ(admin.get("/readyz").result_int(), 503) << "not ready while draining";
+  } catch (const boost::system::system_error&) {
+    // An admin listener already closed also says "not ready".
+  }
   auto res = c.read_response();
   EXPECT_EQ(res.result_int(), 200);
   EXPECT_EQ(res.body(), "finished");
   EXPECT_GE(ts::steady_clock::now() - begin, 950ms);
-  EXPECT_EQ(proxy->wait_exit(3s), 0);
+  EXPECT_FALSE(res.keep_alive()) << "a response during the drain should say Connection: close";
+  // The proxy may wait briefly for our TLS close_notify; a client that is done just closes.
+  c.close();
+  EXPECT_EQ(proxy->wait_exit(2s), 0);
 }
 
 TEST_F(ProxyTest, SigintAlsoStopsAnIdleProxyPromptly) {
@@ -122,4 +131,34 @@ TEST_F(ProxyTest, SigintAlsoStopsAnIdleProxyPromptly) {
   proxy->signal(SIGINT);
   EXPECT_EQ(proxy->wait_exit(3s), 0);
   EXPECT_LT(ts::steady_clock::now() - begin, 1s);
+}
+
+TEST_F(ProxyTest, IdleKeepAliveConnectionsDoNotHoldUpTheDrain) {
+  start();
+  auto c = client();
+  ASSERT_EQ(c.get("/v1/x").result_int(), 200);
+  auto begin = ts::steady_clock::now();
+  proxy->signal(SIGTERM);
+  EXPECT_TRUE(c.wait_closed(2s));
+  // Like most clients, close once the server has (without answering its close_notify).
+  c.close();
+  EXPECT_EQ(proxy->wait_exit(2s), 0);
+  EXPECT_LT(ts::steady_clock::now() - begin, 1s);
+}
+
+TEST_F(ProxyTest, DrainTimeoutBoundsTheWaitForSlowRequests) {
+  upstream.on("/v1/slower", ts::upstream_behaviour::fixed(200, "never").with_delay(5s));
+  auto cfg = config();
+  cfg.drain_timeout = "500ms";
+  start(cfg);
+  auto c = client();
+  c.send({http::verb::get, "/v1/slower", 11});
+  ASSERT_TRUE(ts::eventually([&] { return upstream.requests() == 1; }, 2s));
+  auto begin = ts::steady_clock::now();
+  proxy->signal(SIGTERM);
+  auto code = proxy->wait_exit(3s);
+  ASSERT_TRUE(code) << "still running 3 s after SIGTERM with a 500 ms drain timeout";
+  EXPECT_GE(ts::steady_clock::now() - begin, 450ms);
+  EXPECT_LT(ts::steady_clock::now() - begin, 2s);
+  EXPECT_TRUE(c.wait_closed(1s));
 }

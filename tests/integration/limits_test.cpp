@@ -104,3 +104,37 @@ TEST_F(ProxyTest, MalformedRequestLineIs400AndClose) {
   EXPECT_TRUE(c.wait_closed(2s));
   EXPECT_EQ(upstream.requests(), 0u);
 }
+
+TEST_F(ProxyTest, IdleKeepAliveConnectionClosesAfterIdleTimeout) {
+  auto cfg = config();
+  cfg.idle_timeout = "1s";
+  start(cfg);
+  auto c = client();
+  ASSERT_EQ(c.get("/v1/x").result_int(), 200);
+  auto begin = ts::steady_clock::now();
+  EXPECT_TRUE(c.wait_closed(3s));
+  EXPECT_GE(ts::steady_clock::now() - begin, 900ms);
+}
+
+TEST_F(ProxyTest, BadInputLeavesNoConnectionOpen) {
+  auto cfg = config();
+  cfg.max_body_bytes = "1024";
+  cfg.max_header_bytes = "1024";
+  start(cfg);
+  {
+    auto a = client();
+    EXPECT_EQ(a.post("/v1/big", std::string(4096, 'x')).result_int(), 413);
+    auto b = client();
+    EXPECT_EQ(b.get("/v1/x", {{"X-Big", std::string(2048, 'h')}}).result_int(), 431);
+    auto c = client();
+    c.write_raw("POST /v1/s HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab");
+    EXPECT_EQ(c.read_response().result_int(), 400);
+    auto d = client();
+    d.write_raw("GET / HTTP/1.1\r\nHost: a\r\n");  // then go away mid-header
+  }
+  // Every downstream connection is gone once the clients are (the gauge is the lead's name).
+  EXPECT_TRUE(ts::eventually([&] { return metric("modelgate_downstream_connections") == 0; }, 2s))
+      << metrics();
+  auto c = client();
+  EXPECT_EQ(c.get("/v1/still-fine").result_int(), 200);
+}

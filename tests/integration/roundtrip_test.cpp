@@ -107,3 +107,22 @@ TEST_F(ProxyTest, UpstreamConnectionsOutliveClientConnections) {
   // Pools are per worker (2 workers), so at most one connection each, plus a possible race.
   EXPECT_LE(upstream.connections(), 3u);
 }
+
+TEST_F(ProxyTest, PlainListenerForwardsProtoHttp) {
+  upstream.on("/v1/echo", ts::upstream_behaviour::echo_headers());
+  auto cfg = config();
+  cfg.tls = false;
+  start(cfg);
+  auto c = ts::http_client::connect(proxy->listener_port(0));
+  ASSERT_EQ(c.get("/v1/echo").result_int(), 200);
+  EXPECT_EQ(upstream.last_request().value("x-forwarded-proto"), "http");
+}
+
+TEST_F(ProxyTest, ClientWithoutTheCaCannotConnect) {
+  start();
+  auto other = ts::make_test_certs(dir.path(), "other-");
+  EXPECT_THROW(ts::http_client::connect_tls(proxy->listener_port(0), other.ca_cert),
+               boost::system::system_error);
+  // The failed handshake did not disturb the listener.
+  EXPECT_EQ(client().get("/v1/x").result_int(), 200);
+}
