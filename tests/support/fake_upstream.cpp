@@ -6,10 +6,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -22,6 +25,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <strings.h>
 #include <thread>
@@ -57,8 +61,14 @@ struct fake_upstream::impl {
   std::vector<recorded_request> log;
   std::atomic<std::size_t> connections{0}, open{0}, requests{0}, aborted{0};
   std::uint16_t port = 0;
+  std::optional<asio::ssl::context> tls;
 
-  impl() {
+  explicit impl(const std::optional<upstream_tls>& t) {
+    if (t) {
+      tls.emplace(asio::ssl::context::tls_server);
+      tls->use_certificate_chain_file(t->cert.string());
+      tls->use_private_key_file(t->key.string(), asio::ssl::context::pem);
+    }
     tcp::endpoint ep(asio::ip::make_address_v4("127.0.0.1"), 0);
     acceptor.open(ep.protocol());
     acceptor.set_option(tcp::acceptor::reuse_address(true));
@@ -106,7 +116,20 @@ struct fake_upstream::impl {
       std::atomic<std::size_t>& n;
       ~open_guard() { --n; }
     } guard{open};
-    beast::tcp_stream stream(std::move(socket));
+    if (!tls) {
+      beast::tcp_stream stream(std::move(socket));
+      co_await serve_requests(stream, id);
+      co_return;
+    }
+    asio::ssl::stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
+    auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, tok);
+    if (!ec) co_await serve_requests(stream, id);
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(stream).socket().close(ignored);
+  }
+
+  template <class Stream>
+  asio::awaitable<void> serve_requests(Stream& stream, std::size_t id) {
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;
@@ -119,9 +142,10 @@ struct fake_upstream::impl {
       bool keep = co_await respond(stream, req, lookup(req.target()));
       if (!keep) break;
     }
+    auto& socket = beast::get_lowest_layer(stream).socket();
     boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream.socket().close(ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
   }
 
   void record(const http::request<http::string_body>& req, std::size_t id) {
@@ -137,7 +161,8 @@ struct fake_upstream::impl {
   }
 
   // Returns whether the connection stays open for another request.
-  asio::awaitable<bool> respond(beast::tcp_stream& stream,
+  template <class Stream>
+  asio::awaitable<bool> respond(Stream& stream,
                                 const http::request<http::string_body>& req,
                                 const upstream_behaviour& b) {
     if (b.delay.count() > 0) {
@@ -171,7 +196,8 @@ struct fake_upstream::impl {
     co_return !ec && req.keep_alive();
   }
 
-  asio::awaitable<bool> stream_events(beast::tcp_stream& stream,
+  template <class Stream>
+  asio::awaitable<bool> stream_events(Stream& stream,
                                       const http::request<http::string_body>& req,
                                       const upstream_behaviour& b) {
     http::response<http::empty_body> res{static_cast<http::status>(b.status), 11};
@@ -208,7 +234,8 @@ struct fake_upstream::impl {
   }
 };
 
-fake_upstream::fake_upstream() : impl_(std::make_unique<impl>()) {}
+fake_upstream::fake_upstream(std::optional<upstream_tls> tls)
+    : impl_(std::make_unique<impl>(tls)) {}
 fake_upstream::~fake_upstream() = default;
 
 std::uint16_t fake_upstream::port() const { return impl_->port; }

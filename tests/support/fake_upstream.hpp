@@ -6,7 +6,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,11 +31,18 @@ struct recorded_request {
   bool has(std::string_view name) const { return !values(name).empty(); }
 };
 
+/// Certificate and key (PEM) for an upstream that speaks TLS.
+struct upstream_tls {
+  std::filesystem::path cert;
+  std::filesystem::path key;
+};
+
 /// Thread-safety: all members may be called from the test thread while the server runs.
 class fake_upstream {
  public:
-  /// Binds 127.0.0.1:0 and starts serving. Every path answers "200 ok\n" until told otherwise.
-  fake_upstream();
+  /// Binds 127.0.0.1:0 and starts serving, over TLS when `tls` is given. Every path answers
+  /// "200 ok\n" until told otherwise.
+  explicit fake_upstream(std::optional<upstream_tls> tls = std::nullopt);
   /// Stops the thread and closes every connection.
   ~fake_upstream();
   fake_upstream(const fake_upstream&) = delete;

@@ -18,7 +18,11 @@ std::string proxy_config::to_yaml() const {
   y += "access_log: { path: " + access_log + " }\n";
   y += "drain_timeout: " + drain_timeout + "\n";
   y += "pools:\n  - name: text\n    backends:\n";
-  for (const auto& b : backends) y += "      - { address: " + b + ", weight: 1 }\n";
+  for (const auto& b : backends) {
+    y += "      - { address: " + b + ", weight: 1";
+    if (!backend_tls.empty()) y += ", tls: " + backend_tls;
+    y += " }\n";
+  }
   y += "    connect_timeout: " + connect_timeout + "\n";
   y += "    response_timeout: " + response_timeout + "\n";
   y += "    max_idle_per_backend: " + max_idle_per_backend + "\n";

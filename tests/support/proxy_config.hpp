@@ -14,6 +14,7 @@ struct proxy_config {
   std::string cert = "server.crt";
   std::string key = "server.key";
   std::vector<std::string> backends;    // "127.0.0.1:PORT"
+  std::string backend_tls;              // e.g. "{ ca: ca.crt, server_name: localhost }"; "" = plain
   std::string route_prefix = "/v1/";
 
   std::string max_header_bytes = "16384";

@@ -2,6 +2,7 @@
 
 #include "tests/support/cert_maker.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/fake_upstream.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -64,4 +65,18 @@ TEST(HttpClient, TlsRejectsAWrongNameOrAnUnknownCa) {
 TEST(HttpClient, TryConnectReportsRefusal) {
   EXPECT_EQ(ts::http_client::try_connect(ts::unused_port()),
             boost::asio::error::connection_refused);
+}
+
+TEST(FakeUpstream, ServesOverTls) {
+  ts::temp_dir dir;
+  auto certs = ts::make_test_certs(dir.path());
+  ts::fake_upstream up(ts::upstream_tls{certs.server_cert, certs.server_key});
+  up.on("/sse", ts::upstream_behaviour::sse(3, 10ms));
+  auto c = ts::http_client::connect_tls(up.port(), certs.ca_cert);
+  EXPECT_EQ(c.get("/x").body(), "ok\n");
+  c.send({ts::http::verb::get, "/sse", 11});
+  auto s = c.read_streaming();
+  EXPECT_TRUE(s.complete);
+  EXPECT_NE(s.body().find("event 2"), std::string::npos);
+  EXPECT_EQ(up.connections(), 1u);
 }
