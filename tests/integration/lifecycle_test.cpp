@@ -1,13 +1,12 @@
 // The process: --check-config, --version, admin endpoints and metrics, graceful drain.
 
-#include "tests/integration/proxy_fixture.hpp"
-
-#include "tests/support/child_process.hpp"
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
 
-#include <unistd.h>
+#include "tests/integration/proxy_fixture.hpp"
+#include "tests/support/child_process.hpp"
 
 namespace {
 
@@ -22,7 +21,8 @@ bool on_path(const std::string& program) {
   while (!rest.empty()) {
     auto dir = rest.substr(0, rest.find(':'));
     rest = dir.size() < rest.size() ? rest.substr(dir.size() + 1) : "";
-    if (!dir.empty() && ::access((std::string(dir) + "/" + program).c_str(), X_OK) == 0) return true;
+    if (!dir.empty() && ::access((std::string(dir) + "/" + program).c_str(), X_OK) == 0)
+      return true;
   }
   return false;
 }

@@ -127,7 +127,8 @@ TEST_F(ProxyTest, BadInputLeavesNoConnectionOpen) {
     auto b = client();
     EXPECT_EQ(b.get("/v1/x", {{"X-Big", std::string(2048, 'h')}}).result_int(), 431);
     auto c = client();
-    c.write_raw("POST /v1/s HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab");
+    c.write_raw(
+        "POST /v1/s HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab");
     EXPECT_EQ(c.read_response().result_int(), 400);
     auto d = client();
     d.write_raw("GET / HTTP/1.1\r\nHost: a\r\n");  // then go away mid-header

@@ -2,6 +2,10 @@
 // Per-test set-up for integration tests: a temp dir with fresh certificates, a fake upstream,
 // and the real modelgate binary started on demand with a config pointing at that upstream.
 
+#include <gtest/gtest.h>
+
+#include <memory>
+
 #include "tests/support/cert_maker.hpp"
 #include "tests/support/fake_upstream.hpp"
 #include "tests/support/http_client.hpp"
@@ -10,10 +14,6 @@
 #include "tests/support/proxy_process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/wait.hpp"
-
-#include <gtest/gtest.h>
-
-#include <memory>
 
 #ifndef MODELGATE_BIN
 #error "MODELGATE_BIN must name the modelgate binary"

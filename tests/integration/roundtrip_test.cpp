@@ -1,8 +1,8 @@
 // Requests through the proxy over TLS: round trip, forwarded headers, routing, keep-alive.
 
-#include "tests/integration/proxy_fixture.hpp"
-
 #include <algorithm>
+
+#include "tests/integration/proxy_fixture.hpp"
 
 TEST_F(ProxyTest, TlsRoundTripWithCertificatesMadeAtTestTime) {
   upstream.on("/v1/hello", ts::upstream_behaviour::fixed(200, "hello from upstream"));
@@ -33,10 +33,9 @@ TEST_F(ProxyTest, ForwardedHeadersAreSetAndHopByHopHeadersDropped) {
   upstream.on("/v1/echo", ts::upstream_behaviour::echo_headers());
   start();
   auto c = client();
-  auto res = c.get("/v1/echo", {{"Connection", "foo"},
-                                {"foo", "bar"},
-                                {"Keep-Alive", "timeout=5"},
-                                {"X-Custom", "kept"}});
+  auto res = c.get(
+      "/v1/echo",
+      {{"Connection", "foo"}, {"foo", "bar"}, {"Keep-Alive", "timeout=5"}, {"X-Custom", "kept"}});
   ASSERT_EQ(res.result_int(), 200);
   auto r = upstream.last_request();
   EXPECT_EQ(r.value("x-forwarded-for"), "127.0.0.1");

@@ -22,7 +22,8 @@ TEST_F(ProxyTest, SseFirstEventArrivesBeforeTheUpstreamFinishes) {
   EXPECT_GE(s.pieces.size(), 5u) << "events should arrive spread over time, not in one piece";
   for (int i = 0; i < 10; ++i)
     EXPECT_NE(s.body().find("data: event " + std::to_string(i) + "\n\n"), std::string::npos) << i;
-  EXPECT_FALSE(c.wait_readable(100ms)) << "bytes after the end of the stream (a second last chunk?)";
+  EXPECT_FALSE(c.wait_readable(100ms))
+      << "bytes after the end of the stream (a second last chunk?)";
   // The stream ended cleanly, so the connection serves another request.
   EXPECT_EQ(c.get("/v1/after").result_int(), 200);
 }

@@ -1,7 +1,6 @@
 // Upstream failures: refused → 502, too slow → 504.
 
 #include "tests/integration/proxy_fixture.hpp"
-
 #include "tests/support/ports.hpp"
 
 TEST_F(ProxyTest, UpstreamRefusingConnectionsIs502) {

@@ -8,7 +8,8 @@ class UpstreamTlsTest : public ProxyTest {
   ~UpstreamTlsTest() override { proxy.reset(); }
 
   ts::cert_files upstream_certs = ts::make_test_certs(dir.path(), "upstream-");
-  ts::fake_upstream tls_upstream{ts::upstream_tls{upstream_certs.server_cert, upstream_certs.server_key}};
+  ts::fake_upstream tls_upstream{
+      ts::upstream_tls{upstream_certs.server_cert, upstream_certs.server_key}};
 
   ts::proxy_config tls_config(const std::string& ca, const std::string& name) const {
     auto c = config();

@@ -1,11 +1,11 @@
 #include "tests/support/cert_maker.hpp"
 
-#include "tests/support/child_process.hpp"
-
 #include <fstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "tests/support/child_process.hpp"
 
 namespace modelgate::test_support {
 
@@ -49,8 +49,8 @@ void openssl(const std::filesystem::path& dir, std::vector<std::string> args) {
   if (r.exit_code != 0) {
     std::string cmd;
     for (const auto& a : args) cmd += a + " ";
-    throw std::runtime_error("failed (" + std::to_string(r.exit_code) + "): " + cmd + "\n" +
-                             r.err + r.out);
+    throw std::runtime_error("failed (" + std::to_string(r.exit_code) + "): " + cmd + "\n" + r.err +
+                             r.out);
   }
 }
 
@@ -64,13 +64,13 @@ cert_files make_test_certs(const std::filesystem::path& dir, const std::string& 
   const std::vector<std::string> ec_key = {"-newkey", "ec", "-pkeyopt",
                                            "ec_paramgen_curve:prime256v1", "-nodes"};
 
-  std::vector<std::string> ca = {"req", "-x509", "-days", "1", "-config", f("ca.cnf"),
-                                 "-keyout", f("ca.key"), "-out", f("ca.crt")};
+  std::vector<std::string> ca = {"req",       "-x509",   "-days",     "1",    "-config",
+                                 f("ca.cnf"), "-keyout", f("ca.key"), "-out", f("ca.crt")};
   ca.insert(ca.begin() + 2, ec_key.begin(), ec_key.end());
   openssl(dir, ca);
 
-  std::vector<std::string> csr = {"req", "-config", f("server.cnf"), "-keyout", f("server.key"),
-                                  "-out", f("server.csr")};
+  std::vector<std::string> csr = {"req",           "-config", f("server.cnf"), "-keyout",
+                                  f("server.key"), "-out",    f("server.csr")};
   csr.insert(csr.begin() + 1, ec_key.begin(), ec_key.end());
   openssl(dir, csr);
 

@@ -9,7 +9,7 @@ namespace modelgate::test_support {
 
 /// PEM files written by make_test_certs.
 struct cert_files {
-  std::filesystem::path ca_cert;      // the trust anchor clients verify against
+  std::filesystem::path ca_cert;  // the trust anchor clients verify against
   std::filesystem::path ca_key;
   std::filesystem::path server_cert;  // SAN: DNS:localhost, IP:127.0.0.1
   std::filesystem::path server_key;

@@ -2,13 +2,13 @@
 // Child processes for integration tests: spawn with output to files, wait with a timeout,
 // kill on destruction so a failing test never leaves an orphan behind.
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <sys/types.h>
 
 namespace modelgate::test_support {
 

@@ -1,5 +1,8 @@
 #include "tests/support/fake_upstream.hpp"
 
+#include <strings.h>
+
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -20,14 +23,11 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-
-#include <atomic>
 #include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
-#include <strings.h>
 #include <thread>
 
 namespace modelgate::test_support {
@@ -162,8 +162,7 @@ struct fake_upstream::impl {
 
   // Returns whether the connection stays open for another request.
   template <class Stream>
-  asio::awaitable<bool> respond(Stream& stream,
-                                const http::request<http::string_body>& req,
+  asio::awaitable<bool> respond(Stream& stream, const http::request<http::string_body>& req,
                                 const upstream_behaviour& b) {
     if (b.delay.count() > 0) {
       asio::steady_timer t(ioc, b.delay);
@@ -184,7 +183,8 @@ struct fake_upstream::impl {
     for (const auto& [k, v] : b.headers) res.insert(k, v);
     if (b.what == upstream_behaviour::kind::echo_headers) {
       std::string text = std::string(req.method_string()) + " " + std::string(req.target()) + "\n";
-      for (const auto& f : req) text += std::string(f.name_string()) + ": " + std::string(f.value()) + "\n";
+      for (const auto& f : req)
+        text += std::string(f.name_string()) + ": " + std::string(f.value()) + "\n";
       res.body() = text + "\n" + req.body();
     } else {
       res.body() = b.body;
@@ -197,8 +197,7 @@ struct fake_upstream::impl {
   }
 
   template <class Stream>
-  asio::awaitable<bool> stream_events(Stream& stream,
-                                      const http::request<http::string_body>& req,
+  asio::awaitable<bool> stream_events(Stream& stream, const http::request<http::string_body>& req,
                                       const upstream_behaviour& b) {
     http::response<http::empty_body> res{static_cast<http::status>(b.status), 11};
     res.set(http::field::server, "fake-upstream");
@@ -220,7 +219,8 @@ struct fake_upstream::impl {
         timer.expires_after(b.interval);
         co_await timer.async_wait(tok);
       }
-      std::string event = "id: " + std::to_string(i) + "\ndata: event " + std::to_string(i) + "\n\n";
+      std::string event =
+          "id: " + std::to_string(i) + "\ndata: event " + std::to_string(i) + "\n\n";
       auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(event)), tok);
       if (ec) {
         ++aborted;

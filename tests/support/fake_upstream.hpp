@@ -2,8 +2,6 @@
 // A scriptable HTTP/1.1 server on 127.0.0.1:0 that runs on its own thread, standing in for
 // a model server: it answers each path as told and counts what it sees.
 
-#include "tests/support/upstream_behaviour.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -13,6 +11,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "tests/support/upstream_behaviour.hpp"
 
 namespace modelgate::test_support {
 

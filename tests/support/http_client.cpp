@@ -1,5 +1,7 @@
 #include "tests/support/http_client.hpp"
 
+#include <poll.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -11,9 +13,6 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-
-#include <poll.h>
-
 #include <optional>
 
 namespace modelgate::test_support {
@@ -140,8 +139,7 @@ response http_client::get(std::string_view target, const header_list& headers) {
   return roundtrip(std::move(req));
 }
 
-response http_client::post(std::string_view target, std::string body,
-                           const header_list& headers) {
+response http_client::post(std::string_view target, std::string body, const header_list& headers) {
   request req{http::verb::post, target, 11};
   for (const auto& [k, v] : headers) req.insert(k, v);
   req.body() = std::move(body);
@@ -149,13 +147,12 @@ response http_client::post(std::string_view target, std::string body,
 }
 
 void http_client::send(request req) {
-  if (req.count(http::field::host) == 0) req.set(http::field::host, "127.0.0.1:" + std::to_string(impl_->port));
-  if (req.count(http::field::content_length) == 0 &&
-      req.count(http::field::transfer_encoding) == 0)
+  if (req.count(http::field::host) == 0)
+    req.set(http::field::host, "127.0.0.1:" + std::to_string(impl_->port));
+  if (req.count(http::field::content_length) == 0 && req.count(http::field::transfer_encoding) == 0)
     req.prepare_payload();
-  throw_if(impl_->with_stream([&](auto& s) {
-    return impl_->run([&](auto h) { http::async_write(s, req, h); });
-  }),
+  throw_if(impl_->with_stream(
+               [&](auto& s) { return impl_->run([&](auto h) { http::async_write(s, req, h); }); }),
            "write request");
 }
 
@@ -234,7 +231,8 @@ bool http_client::wait_closed(std::chrono::milliseconds wait) {
   auto deadline = steady_clock::now() + wait;
   char buf[4096];
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
     if (left.count() <= 0) return false;
     auto saved = impl_->timeout;
     impl_->timeout = left;

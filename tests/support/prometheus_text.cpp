@@ -8,7 +8,8 @@ namespace modelgate::test_support {
 std::optional<double> metric_sum(std::string_view exposition, std::string_view name) {
   std::string_view bare = name.substr(0, name.find('{'));
   std::string_view label_filter;
-  if (bare.size() < name.size()) label_filter = name.substr(bare.size() + 1, name.size() - bare.size() - 2);
+  if (bare.size() < name.size())
+    label_filter = name.substr(bare.size() + 1, name.size() - bare.size() - 2);
   std::optional<double> sum;
   std::size_t pos = 0;
   while (pos < exposition.size()) {

@@ -10,11 +10,11 @@ namespace modelgate::test_support {
 
 struct proxy_config {
   unsigned workers = 2;
-  bool tls = true;                      // listener TLS with server.crt / server.key of the dir
+  bool tls = true;  // listener TLS with server.crt / server.key of the dir
   std::string cert = "server.crt";
   std::string key = "server.key";
-  std::vector<std::string> backends;    // "127.0.0.1:PORT"
-  std::string backend_tls;              // e.g. "{ ca: ca.crt, server_name: localhost }"; "" = plain
+  std::vector<std::string> backends;  // "127.0.0.1:PORT"
+  std::string backend_tls;            // e.g. "{ ca: ca.crt, server_name: localhost }"; "" = plain
   std::string route_prefix = "/v1/";
 
   std::string max_header_bytes = "16384";
@@ -28,7 +28,7 @@ struct proxy_config {
   std::string connect_timeout = "2s";
   std::string response_timeout = "60s";
   std::string max_idle_per_backend = "64";
-  std::string extra_yaml;               // appended as is (top-level keys)
+  std::string extra_yaml;  // appended as is (top-level keys)
 
   std::string to_yaml() const;
 };

@@ -1,13 +1,13 @@
 #include "tests/support/proxy_process.hpp"
 
-#include "tests/support/http_client.hpp"
-
 #include <gtest/gtest.h>
 
 #include <iostream>
 #include <regex>
 #include <stdexcept>
 #include <thread>
+
+#include "tests/support/http_client.hpp"
 
 namespace modelgate::test_support {
 
@@ -79,10 +79,12 @@ void proxy_process::wait_ready(const proxy_start_options& opts) {
     listener_ports_.assign(opts.listeners, 0);
     for (std::sregex_iterator it(logs.begin(), logs.end(), listener_re), end; it != end; ++it) {
       auto index = std::stoul((*it)[1]);
-      if (index < opts.listeners) listener_ports_[index] = static_cast<std::uint16_t>(std::stoul((*it)[2]));
+      if (index < opts.listeners)
+        listener_ports_[index] = static_cast<std::uint16_t>(std::stoul((*it)[2]));
     }
     std::smatch m;
-    if (std::regex_search(logs, m, admin_re)) admin_port_ = static_cast<std::uint16_t>(std::stoul(m[1]));
+    if (std::regex_search(logs, m, admin_re))
+      admin_port_ = static_cast<std::uint16_t>(std::stoul(m[1]));
     bool all = (!opts.admin || admin_port_ != 0);
     for (auto p : listener_ports_) all = all && p != 0;
     if (all) break;

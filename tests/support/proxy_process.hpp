@@ -2,9 +2,6 @@
 // The real modelgate binary as a child process: config written to a temp dir, ports read
 // back from its log, ready when the admin listener's /readyz answers 200.
 
-#include "tests/support/child_process.hpp"
-#include "tests/support/temp_dir.hpp"
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -12,6 +9,9 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "tests/support/child_process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace modelgate::test_support {
 

@@ -1,7 +1,5 @@
 #include "tests/support/temp_dir.hpp"
 
-#include "tests/support/child_process.hpp"
-
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -11,6 +9,8 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+
+#include "tests/support/child_process.hpp"
 
 namespace modelgate::test_support {
 

@@ -17,10 +17,10 @@ struct upstream_behaviour {
   std::string body = "ok\n";
   std::string content_type = "text/plain";
   std::vector<std::pair<std::string, std::string>> headers;  // extra response headers
-  std::chrono::milliseconds delay{0};      // sleep after reading the request, before responding
-  int events = 0;                          // sse: number of events
-  std::chrono::milliseconds interval{0};   // sse: pause between events
-  int close_after_events = -1;             // sse: close the connection after this many events
+  std::chrono::milliseconds delay{0};     // sleep after reading the request, before responding
+  int events = 0;                         // sse: number of events
+  std::chrono::milliseconds interval{0};  // sse: pause between events
+  int close_after_events = -1;            // sse: close the connection after this many events
 
   /// A complete response with Content-Length.
   static upstream_behaviour fixed(unsigned status, std::string body,

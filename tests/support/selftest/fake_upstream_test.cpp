@@ -1,10 +1,11 @@
 // The fake upstream and the client against each other, without the proxy.
 
 #include "tests/support/fake_upstream.hpp"
-#include "tests/support/http_client.hpp"
-#include "tests/support/wait.hpp"
 
 #include <gtest/gtest.h>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/wait.hpp"
 
 namespace ts = modelgate::test_support;
 using namespace std::chrono_literals;

@@ -1,15 +1,17 @@
 // TLS client and certificate maker against `openssl s_server`.
 
+#include "tests/support/http_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/error.hpp>
+
 #include "tests/support/cert_maker.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/fake_upstream.hpp"
-#include "tests/support/http_client.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/wait.hpp"
-
-#include <boost/asio/error.hpp>
-#include <gtest/gtest.h>
 
 namespace ts = modelgate::test_support;
 using namespace std::chrono_literals;
@@ -20,10 +22,10 @@ struct tls_server {
   ts::temp_dir dir;
   ts::cert_files certs = ts::make_test_certs(dir.path());
   std::uint16_t port = ts::unused_port();
-  ts::child_process server{{"openssl", "s_server", "-quiet", "-accept",
-                            "127.0.0.1:" + std::to_string(port), "-cert", certs.server_cert.string(),
-                            "-key", certs.server_key.string(), "-alpn", "http/1.1", "-www"},
-                           {{}, dir.file("s_server.out"), dir.file("s_server.err")}};
+  ts::child_process server{
+      {"openssl", "s_server", "-quiet", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
+       certs.server_cert.string(), "-key", certs.server_key.string(), "-alpn", "http/1.1", "-www"},
+      {{}, dir.file("s_server.out"), dir.file("s_server.err")}};
   tls_server() {
     bool up = ts::eventually([&] { return !ts::http_client::try_connect(port); }, 5s);
     if (!up) throw std::runtime_error("s_server did not start: " + dir.read("s_server.err"));

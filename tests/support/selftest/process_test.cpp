@@ -1,14 +1,14 @@
 // Child processes, temp dirs, metric parsing and proxy start-up discovery (with a stand-in
 // script for the binary).
 
+#include <gtest/gtest.h>
+
+#include <csignal>
+
 #include "tests/support/child_process.hpp"
 #include "tests/support/prometheus_text.hpp"
 #include "tests/support/proxy_process.hpp"
 #include "tests/support/temp_dir.hpp"
-
-#include <gtest/gtest.h>
-
-#include <csignal>
 
 namespace ts = modelgate::test_support;
 using namespace std::chrono_literals;
