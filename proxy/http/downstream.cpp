@@ -71,7 +71,8 @@ asio::awaitable<bool> downstream::send_error(proxy_errc e, std::string_view requ
 }
 
 asio::awaitable<void> downstream::close_gracefully() {
-  deadline.expires_after(std::chrono::seconds(2));
+  // Bounded: a client that never answers close_notify or never closes holds nothing for long.
+  deadline.expires_after(std::chrono::seconds(1));
   boost::system::error_code ec;
   if (stream.is_tls()) {
     std::tie(ec) = co_await stream.tls().async_shutdown(tok);

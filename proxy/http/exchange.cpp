@@ -218,6 +218,8 @@ class exchange_op {
         body.size = 0;
         body.more = false;
       }
+      // An empty last piece with data set would come out as an extra "0\r\n\r\n" chunk.
+      if (body.size == 0) body.data = nullptr;
       bytes_out_ += body.size;
       auto [wec, wn] = co_await http::async_write(d_.stream, sr, tok);
       if (wec == http::error::need_buffer) wec = {};
