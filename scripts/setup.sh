@@ -13,7 +13,7 @@ packages=(
 # Extra groups: `setup.sh --with-torch` for the backend, `--with-bench` for benchmark peers.
 for arg in "$@"; do
   case "$arg" in
-    --with-torch) packages+=(libtorch-dev) ;;
+    --with-torch) packages+=(libtorch-dev libopenblas0-openmp libjemalloc2 libjemalloc-dev) ;;
     --with-bench) packages+=(wrk haproxy nginx redis-server) ;;
     --with-redis) packages+=(redis-server) ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
