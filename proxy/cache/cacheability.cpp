@@ -3,6 +3,22 @@
 #include <algorithm>
 
 namespace modelgate::cache {
+namespace {
+
+// True if the comma-separated list holds a `*` member.
+bool vary_has_star(std::string_view vary) {
+  while (!vary.empty()) {
+    auto comma = vary.find(',');
+    auto item = vary.substr(0, comma);
+    vary.remove_prefix(comma == std::string_view::npos ? vary.size() : comma + 1);
+    auto first = item.find_first_not_of(" \t");
+    auto last = item.find_last_not_of(" \t");
+    if (first != std::string_view::npos && item.substr(first, last - first + 1) == "*") return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 std::string_view to_string(bypass_reason r) {
   switch (r) {
@@ -23,6 +39,7 @@ std::string_view to_string(store_reason r) {
     case store_reason::upstream_private: return "upstream_private";
     case store_reason::upstream_no_cache: return "upstream_no_cache";
     case store_reason::zero_ttl: return "zero_ttl";
+    case store_reason::vary_star: return "vary_star";
   }
   return "unknown";
 }
@@ -74,7 +91,7 @@ request_decision decide_request(const route_policy& route, std::string_view meth
 }
 
 response_decision decide_response(unsigned status, const cache_control& upstream,
-                                  duration route_ttl) {
+                                  duration route_ttl, std::string_view vary) {
   response_decision d;
   auto refuse = [&](store_reason r) {
     d.reason = r;
@@ -84,6 +101,7 @@ response_decision decide_response(unsigned status, const cache_control& upstream
   if (upstream.no_store) return refuse(store_reason::upstream_no_store);
   if (upstream.private_) return refuse(store_reason::upstream_private);
   if (upstream.no_cache) return refuse(store_reason::upstream_no_cache);
+  if (vary_has_star(vary)) return refuse(store_reason::vary_star);
   duration ttl = route_ttl;
   if (upstream.s_maxage) ttl = std::min<duration>(ttl, *upstream.s_maxage);
   else if (upstream.max_age) ttl = std::min<duration>(ttl, *upstream.max_age);

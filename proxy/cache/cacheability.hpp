@@ -58,6 +58,7 @@ enum class store_reason {
   upstream_private,
   upstream_no_cache,  // would need revalidation on every use, which this cache does not do
   zero_ttl,          // max-age=0 / s-maxage=0
+  vary_star,         // `Vary: *`: no later request can be known to match
 };
 
 std::string_view to_string(store_reason r);
@@ -70,7 +71,9 @@ struct response_decision {
 
 /// Decides whether a response may be stored and for how long. `route_ttl` is the route's ttl
 /// or the store's default. s-maxage takes precedence over max-age (this is a shared cache).
+/// `vary` is the upstream's Vary header: other names than `*` are not acted on (the key uses
+/// the route's configured `vary` list instead).
 response_decision decide_response(unsigned status, const cache_control& upstream,
-                                  duration route_ttl);
+                                  duration route_ttl, std::string_view vary = {});
 
 }  // namespace modelgate::cache

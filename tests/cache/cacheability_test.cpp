@@ -93,6 +93,7 @@ struct response_case {
   const char* name;
   unsigned status;
   const char* cache_control;
+  const char* vary;
   duration route_ttl;
   bool store;
   store_reason reason;
@@ -101,23 +102,26 @@ struct response_case {
 
 TEST(Cacheability, ResponseRulesTable) {
   const std::vector<response_case> cases = {
-      {"200 plain", 200, "", seconds(60), true, store_reason::none, seconds(60)},
-      {"201", 201, "", seconds(60), false, store_reason::status, {}},
-      {"404", 404, "", seconds(60), false, store_reason::status, {}},
-      {"500", 500, "", seconds(60), false, store_reason::status, {}},
-      {"206", 206, "", seconds(60), false, store_reason::status, {}},
-      {"no-store", 200, "no-store", seconds(60), false, store_reason::upstream_no_store, {}},
-      {"private", 200, "private, max-age=100", seconds(60), false, store_reason::upstream_private, {}},
-      {"no-cache", 200, "no-cache", seconds(60), false, store_reason::upstream_no_cache, {}},
-      {"max-age shorter", 200, "max-age=10", seconds(60), true, store_reason::none, seconds(10)},
-      {"max-age longer", 200, "public, max-age=600", seconds(60), true, store_reason::none, seconds(60)},
-      {"s-maxage wins", 200, "max-age=5, s-maxage=20", seconds(60), true, store_reason::none,
+      {"200 plain", 200, "", "", seconds(60), true, store_reason::none, seconds(60)},
+      {"201", 201, "", "", seconds(60), false, store_reason::status, {}},
+      {"404", 404, "", "", seconds(60), false, store_reason::status, {}},
+      {"500", 500, "", "", seconds(60), false, store_reason::status, {}},
+      {"206", 206, "", "", seconds(60), false, store_reason::status, {}},
+      {"no-store", 200, "no-store", "", seconds(60), false, store_reason::upstream_no_store, {}},
+      {"private", 200, "private, max-age=100", "", seconds(60), false, store_reason::upstream_private, {}},
+      {"no-cache", 200, "no-cache", "", seconds(60), false, store_reason::upstream_no_cache, {}},
+      {"max-age shorter", 200, "max-age=10", "", seconds(60), true, store_reason::none, seconds(10)},
+      {"max-age longer", 200, "public, max-age=600", "", seconds(60), true, store_reason::none, seconds(60)},
+      {"s-maxage wins", 200, "max-age=5, s-maxage=20", "", seconds(60), true, store_reason::none,
        seconds(20)},
-      {"max-age=0", 200, "max-age=0", seconds(60), false, store_reason::zero_ttl, {}},
-      {"zero route ttl", 200, "", seconds(0), false, store_reason::zero_ttl, {}},
+      {"max-age=0", 200, "max-age=0", "", seconds(60), false, store_reason::zero_ttl, {}},
+      {"zero route ttl", 200, "", "", seconds(0), false, store_reason::zero_ttl, {}},
+      {"vary star", 200, "", "accept, * ", seconds(60), false, store_reason::vary_star, {}},
+      {"vary names", 200, "", "accept-encoding", seconds(60), true, store_reason::none, seconds(60)},
+      {"vary starry name", 200, "", "x-*", seconds(60), true, store_reason::none, seconds(60)},
   };
   for (const auto& c : cases) {
-    auto d = decide_response(c.status, parse_cache_control(c.cache_control), c.route_ttl);
+    auto d = decide_response(c.status, parse_cache_control(c.cache_control), c.route_ttl, c.vary);
     EXPECT_EQ(d.store, c.store) << c.name;
     EXPECT_EQ(d.reason, c.reason) << c.name << ": " << to_string(d.reason);
     if (c.store) {
