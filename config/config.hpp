@@ -104,7 +104,7 @@ struct outlier_detection {
 };
 
 struct retry_policy {
-  unsigned attempts = 1;  // total tries per request, including the first
+  unsigned attempts = 2;  // total tries per request, including the first
   bool on_connect_failure = true;
   bool on_reset = false;                 // upstream closed before any response byte
   std::vector<unsigned> statuses;        // e.g. 502, 503, 504, 429

@@ -3,6 +3,7 @@
 // table, TLS contexts, metrics and access log. Live counters are atomics.
 
 #include "config/config.hpp"
+#include "proxy/health/pool_live.hpp"
 #include "proxy/observe/access_log.hpp"
 #include "proxy/observe/proxy_metrics.hpp"
 #include "proxy/routing/route_table.hpp"
@@ -25,6 +26,13 @@ struct runtime_state {
   access_log log;
   std::vector<std::shared_ptr<boost::asio::ssl::context>> listener_tls;  // null: plain
   std::vector<std::vector<std::shared_ptr<boost::asio::ssl::context>>> backend_tls;  // [pool][backend]
+
+  /// Live counters and verdicts of pool `i`'s backends, shared by every worker.
+  pool_live& pool(std::size_t i) { return *pools[i]; }
+  std::vector<std::unique_ptr<pool_live>> pools;
+
+  /// Copies live per-backend state into the Prometheus gauges and counters (before a scrape).
+  void refresh_metrics();
 
   std::atomic<bool> draining{false};
   std::atomic<std::size_t> connections{0};

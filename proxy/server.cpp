@@ -1,6 +1,7 @@
 #include "proxy/server.hpp"
 
 #include "proxy/admin/admin_server.hpp"
+#include "proxy/health/prober.hpp"
 #include "proxy/http/worker.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -27,6 +28,7 @@ struct server::impl {
     for (std::size_t i = 0; i < listeners.size(); ++i)
       spdlog::info("listener {} listening on {}{}", i, listeners[i].address.str(),
                    listeners[i].tls ? " (tls)" : "");
+    probes = std::make_unique<prober>(workers.front()->io(), state);
     if (state.cfg.admin_listener) {
       admin = std::make_unique<admin_server>(workers.front()->io(), state);
       config::host_port a = state.cfg.admin_listener->address;
@@ -39,6 +41,7 @@ struct server::impl {
 
   runtime_state state;
   std::vector<std::unique_ptr<worker>> workers;
+  std::unique_ptr<prober> probes;
   std::unique_ptr<admin_server> admin;
   asio::io_context main_io{1};
 };
@@ -64,6 +67,7 @@ int server::run() {
     w->start();
     guards.push_back(asio::make_work_guard(w->io()));
   }
+  s.probes->start();
   if (s.admin) s.admin->start();
   for (auto& w : s.workers) {
     threads.emplace_back([&w] {

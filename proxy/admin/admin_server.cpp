@@ -76,6 +76,7 @@ asio::awaitable<void> admin_server::serve(tcp::socket socket) {
       res.body() = "method not allowed\n";
     } else if (path == "/metrics") {
       res.set(http::field::content_type, metrics::content_type);
+      state_.refresh_metrics();
       res.body() = metrics::serialize(state_.metrics.registry());
     } else if (path == "/healthz") {
       res.body() = "ok\n";

@@ -54,6 +54,7 @@ asio::awaitable<bool> downstream::send_error(proxy_errc e, std::string_view requ
   res.set(http::field::server, "modelgate");
   res.set(http::field::content_type, "application/json");
   if (!request_id.empty()) res.set("x-request-id", request_id);
+  if (info.retry_after_s) res.set(http::field::retry_after, std::to_string(info.retry_after_s));
   std::string body = "{\"error\":{\"code\":";
   body += std::to_string(static_cast<unsigned>(info.status));
   body += ",\"type\":\"";

@@ -1,10 +1,16 @@
 #include "proxy/http/exchange.hpp"
 
 #include "proxy/http/header_rewrite.hpp"
+#include "proxy/health/load_report.hpp"
+#include "proxy/health/retry.hpp"
 #include "proxy/http/worker.hpp"
+#include "proxy/routing/hash.hpp"
+#include "proxy/routing/request_keys.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/buffer_body.hpp>
@@ -12,6 +18,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
 
 #include <bitset>
 #include <optional>
@@ -91,47 +98,112 @@ class exchange_op {
       d_.deadline.disarm();
     }
 
-    route_ = st_.routes.match(req.target());
+    lazy_json body(req.body());
+    const request_view view{req.target(), req, d_.client_ip, body};
+    route_input in{req.target(), req[http::field::host], &req, std::nullopt};
+    std::optional<std::string> model;
+    if (st_.routes.needs_model() && (model = requested_model(view))) in.model = *model;
+    route_ = st_.routes.match(in);
     if (!route_) co_return co_await fail(proxy_errc::no_route, req.keep_alive());
-    co_return co_await forward();
+    co_return co_await forward(view);
   }
 
-  asio::awaitable<bool> forward() {
+  // What one pool made of the request: a relayed response, an error to send, or a reason to try
+  // the route's fallback pool (no healthy backend, or 429/5xx before any byte reached the client).
+  struct pool_outcome {
+    enum class kind { relayed, failed, fallback } what;
+    bool keep = false;
+    proxy_errc error = proxy_errc::upstream_connect_failed;
+  };
+
+  asio::awaitable<bool> forward(const request_view& view) {
     auto& req = parser_.get();
     const auto& route = st_.cfg.routes[*route_];
-    const auto pool_index = route.pool_index;
-    auto& pool = w_.pool(pool_index);
-    const auto& pcfg = pool.settings();
-    const auto& pm = st_.metrics.pool(pool_index);
     const bool client_keep_alive = req.keep_alive();
     const unsigned client_version = req.version();
-    const bool head = req.method() == http::verb::head;
-    const auto deadline = start_ + st_.cfg.limit.request_timeout;
 
     prepare_upstream_request(req, forward_context{d_.client_ip, d_.tls, request_id_});
     req.version(11);
     req.prepare_payload();
 
-    // Connect failures move on to another backend; a reused keep-alive connection that fails
-    // before any response byte is retried once on a fresh connection (the backend closed it).
-    std::bitset<config::max_backends_per_pool> tried;
+    const bool has_fallback = route.fallback_index.has_value();
+    auto out = co_await try_pool(route.pool_index, view, has_fallback, client_keep_alive, client_version);
+    if (out.what == pool_outcome::kind::fallback)
+      out = co_await try_pool(*route.fallback_index, view, false, client_keep_alive, client_version);
+    if (out.what == pool_outcome::kind::relayed) co_return out.keep;
+    co_return co_await fail(out.error, client_keep_alive);
+  }
+
+  // Picks backends of pool `pi` with its policy and sends the request until one answers, retrying
+  // per the pool's retry policy. Never retries once a response byte went to the client.
+  asio::awaitable<pool_outcome> try_pool(std::size_t pi, const request_view& view, bool has_fallback,
+                                         bool client_keep_alive, unsigned client_version) {
+    using kind = pool_outcome::kind;
+    auto& req = parser_.get();
+    auto& pool = w_.pool(pi);
+    const auto& pcfg = pool.settings();
+    const auto& policy = pcfg.retries;
+    auto& live = st_.pool(pi);
+    const auto& pm = st_.metrics.pool(pi);
+    const bool head = req.method() == http::verb::head;
+    const auto deadline = start_ + st_.cfg.limit.request_timeout;
+    const kind give_up = has_fallback ? kind::fallback : kind::failed;
+
+    std::optional<std::uint64_t> key_hash;
+    if (pcfg.policy == config::balance_policy::consistent_hash)
+      if (auto key = hash_key_of(pcfg.key, view)) key_hash = hash64(*key);
+
+    in_flight_guard active(live.active), retrying, busy;
+    backend_set tried;
     std::optional<std::size_t> backend;
     bool allow_reuse = true;
+    unsigned tries = 0;
     proxy_errc last = proxy_errc::upstream_connect_failed;
-    for (unsigned attempt = 0;; ++attempt) {
-      if (!backend) backend = w_.balancer(pool_index).pick([&](std::size_t i) { return !tried[i]; });
-      if (!backend) break;
-      if (attempt > 0) pm.retries->Increment();
-      auto [cec, lease] = co_await pool.acquire(*backend, allow_reuse);
+    auto may_retry = [&] {
+      return tries < policy.attempts && tried.count() < live.size() &&
+             retry_budget_allows(policy, live.retries_in_flight.load(std::memory_order_relaxed),
+                                 live.active.load(std::memory_order_relaxed));
+    };
+    // The attempt on `b` failed in a way that counts against it (outlier ejection).
+    auto failed_on = [&](std::size_t b) {
+      pm.backends[b].retries->Increment();
+      if (live.record_failure(b, clock::now()))
+        spdlog::warn("pool {}: backend {} ejected after {} consecutive failures", pcfg.name,
+                     pcfg.backends[b].address.str(), pcfg.outliers.consecutive_failures);
+    };
+    auto move_on = [&](std::size_t b) {
+      tried[b] = true;
+      backend.reset();
+      busy.reset();
+      allow_reuse = true;
+    };
+
+    for (;;) {
+      if (!backend) {
+        auto picked = w_.balancer(pi).pick(key_hash, tried, clock::now());
+        if (picked.what == pick_result::outcome::no_healthy_backend) co_return pool_outcome{give_up, false, proxy_errc::no_healthy_backend};
+        if (picked.what == pick_result::outcome::circuit_open) co_return pool_outcome{give_up, false, proxy_errc::circuit_open};
+        if (picked.what != pick_result::outcome::picked) co_return pool_outcome{give_up, false, last};
+        backend = picked.backend;
+        if (tries > 0) {
+          pm.retries->Increment();
+          if (tries == 1) retrying = in_flight_guard(live.retries_in_flight);
+          co_await backoff(policy, tries - 1);
+        }
+        ++tries;
+        busy = in_flight_guard(live.at(*backend).in_flight);
+      }
+      const std::size_t b = *backend;
+      auto [cec, lease] = co_await pool.acquire(b, allow_reuse);
       if (cec) {
-        tried[*backend] = true;
         last = cec == proxy_errc::upstream_connect_timeout ? proxy_errc::upstream_connect_timeout
                                                             : proxy_errc::upstream_connect_failed;
-        backend.reset();
-        allow_reuse = true;
-        continue;
+        failed_on(b);
+        move_on(b);
+        if (policy.on_connect_failure && may_retry()) continue;
+        co_return pool_outcome{give_up, false, last};
       }
-      upstream_ = pcfg.backends[*backend].address.str();
+      upstream_ = pcfg.backends[b].address.str();
       auto& up = *lease;
       const auto sent_at = clock::now();
       up.deadline.expires_at(std::min(deadline, sent_at + pcfg.response_timeout));
@@ -150,22 +222,57 @@ class exchange_op {
       up.deadline.disarm();
       if (rec) {
         if (timed_out) {
-          last = clock::now() >= deadline ? proxy_errc::request_timeout : proxy_errc::upstream_timeout;
-          break;
+          failed_on(b);
+          // The request reached the backend: not safe to repeat.
+          co_return pool_outcome{kind::failed, false,
+                                 clock::now() >= deadline ? proxy_errc::request_timeout : proxy_errc::upstream_timeout};
         }
         const bool nothing_back = !rp || !rp->got_some();
-        if (up.reused && nothing_back) {
+        if (up.reused && nothing_back && allow_reuse) {
+          // A pooled connection the backend had closed: once more on a fresh one, same backend.
           allow_reuse = false;
           continue;
         }
+        failed_on(b);
         last = nothing_back ? proxy_errc::upstream_reset : proxy_errc::upstream_protocol_error;
-        break;
+        move_on(b);
+        if (nothing_back && policy.on_reset && may_retry()) continue;
+        co_return pool_outcome{kind::failed, false, last};
       }
+      auto& res = rp->get();
+      const unsigned status = res.result_int();
+      take_load_report(live, b, res);
+      if (status >= 500) failed_on(b);
+      else live.record_success(b);
+      // The response is dropped unread (its connection closes with the lease) before a retry.
+      if (retry_on_status(policy, status) && may_retry()) {
+        move_on(b);
+        continue;
+      }
+      if (has_fallback && (status == 429 || status >= 500)) co_return pool_outcome{kind::fallback, false, last};
       ttfb_ = seconds_since(sent_at);
       pm.ttfb->Observe(ttfb_);
-      co_return co_await relay(lease, *rp, client_keep_alive, client_version, deadline);
+      bool keep = co_await relay(lease, *rp, client_keep_alive, client_version, deadline);
+      co_return pool_outcome{kind::relayed, keep};
     }
-    co_return co_await fail(last, client_keep_alive);
+  }
+
+  // Reads (and removes) the backend's queue-depth header, when the pool is told to look for one.
+  void take_load_report(pool_live& live, std::size_t b, http::response_header<>& res) {
+    const auto& name = live.cfg().report.header;
+    if (name.empty()) return;
+    auto it = res.find(name);
+    if (it == res.end()) return;
+    if (auto depth = orca_queue_depth(it->value())) live.report_queue(b, *depth, clock::now());
+    res.erase(name);
+  }
+
+  asio::awaitable<void> backoff(const config::retry_policy& policy, unsigned retry) {
+    auto draw = static_cast<double>(w_.random() >> 11) * 0x1.0p-53;
+    auto wait = retry_backoff(policy, retry, draw);
+    if (wait.count() <= 0) co_return;
+    asio::steady_timer timer(co_await asio::this_coro::executor, wait);
+    co_await timer.async_wait(tok);
   }
 
   asio::awaitable<bool> relay(upstream_lease& lease, response_parser& rp, bool client_keep_alive,

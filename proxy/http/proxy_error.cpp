@@ -25,7 +25,9 @@ const proxy_error_info& describe(proxy_errc e) noexcept {
       {status::bad_gateway, "upstream_protocol_error", "upstream sent an invalid response", false},
       {status::bad_gateway, "upstream_reset", "upstream closed the connection", false},
       {status::gateway_timeout, "request_timeout", "request did not complete in time", false},
-      {status::service_unavailable, "draining", "the proxy is shutting down", false},
+      {status::service_unavailable, "draining", "the proxy is shutting down", false, 1},
+      {status::service_unavailable, "no_healthy_backend", "no healthy backend for this route", true, 1},
+      {status::service_unavailable, "circuit_open", "every backend is at its concurrency limit", true, 1},
   };
   auto i = static_cast<std::size_t>(e);
   return i < std::size(table) ? table[i] : table[0];

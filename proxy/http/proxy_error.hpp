@@ -25,6 +25,8 @@ enum class proxy_errc {
   upstream_reset,             // the upstream closed before any response byte
   request_timeout,
   draining,
+  no_healthy_backend,         // every backend of the pool is down and panic mode is off
+  circuit_open,               // every candidate backend is at max_inflight_per_backend
 };
 
 struct proxy_error_info {
@@ -32,6 +34,7 @@ struct proxy_error_info {
   std::string_view label;       // metric label and access-log "error" field
   std::string_view message;     // said to the client in the JSON body
   bool retry_safe;              // nothing reached the upstream application
+  unsigned retry_after_s = 0;   // Retry-After seconds sent with the error; 0: none
 };
 
 const proxy_error_info& describe(proxy_errc e) noexcept;

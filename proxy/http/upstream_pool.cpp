@@ -22,6 +22,34 @@ bool still_open(upstream_conn& c) {
 }
 }  // namespace
 
+asio::awaitable<boost::system::error_code> connect_upstream(any_stream& stream,
+                                                            const config::backend& backend,
+                                                            ssl::context* tls_context) {
+  boost::system::error_code ec;
+  tcp::resolver::results_type endpoints;
+  auto address = asio::ip::make_address(backend.address.host, ec);
+  if (!ec) {
+    endpoints = tcp::resolver::results_type::create(tcp::endpoint(address, backend.address.port),
+                                                    backend.address.host,
+                                                    std::to_string(backend.address.port));
+  } else {
+    tcp::resolver resolver(stream.get_executor());
+    std::tie(ec, endpoints) = co_await resolver.async_resolve(
+        backend.address.host, std::to_string(backend.address.port), tok);
+  }
+  if (!ec) std::tie(ec, std::ignore) = co_await asio::async_connect(stream.socket(), endpoints, tok);
+  if (!ec) stream.socket().set_option(tcp::no_delay(true), ec);
+  if (!ec && tls_context) {
+    auto& tls = stream.start_tls(*tls_context);
+    const auto& name = backend.tls->server_name;
+    if (!SSL_set_tlsext_host_name(tls.native_handle(), name.c_str()))
+      ec = asio::error::invalid_argument;
+    if (!ec && backend.tls->verify) tls.set_verify_callback(ssl::host_name_verification(name), ec);
+    if (!ec) std::tie(ec) = co_await tls.async_handshake(ssl::stream_base::client, tok);
+  }
+  co_return ec;
+}
+
 upstream_conn::upstream_conn(const any_stream::executor_type& ex, std::size_t backend_index)
     : stream(ex),
       deadline(ex, [this] {
@@ -75,28 +103,7 @@ asio::awaitable<std::tuple<boost::system::error_code, upstream_lease>> upstream_
   auto conn = std::make_unique<upstream_conn>(ex_, b);
   conn->deadline.expires_after(cfg_.connect_timeout);
 
-  boost::system::error_code ec;
-  tcp::resolver::results_type endpoints;
-  auto address = asio::ip::make_address(backend.address.host, ec);
-  if (!ec) {
-    endpoints = tcp::resolver::results_type::create(tcp::endpoint(address, backend.address.port),
-                                                    backend.address.host,
-                                                    std::to_string(backend.address.port));
-  } else {
-    tcp::resolver resolver(ex_);
-    std::tie(ec, endpoints) = co_await resolver.async_resolve(
-        backend.address.host, std::to_string(backend.address.port), tok);
-  }
-  if (!ec) std::tie(ec, std::ignore) = co_await asio::async_connect(conn->stream.socket(), endpoints, tok);
-  if (!ec) conn->stream.socket().set_option(tcp::no_delay(true), ec);
-  if (!ec && tls_[b]) {
-    auto& tls = conn->stream.start_tls(*tls_[b]);
-    const auto& name = backend.tls->server_name;
-    if (!SSL_set_tlsext_host_name(tls.native_handle(), name.c_str()))
-      ec = asio::error::invalid_argument;
-    if (!ec && backend.tls->verify) tls.set_verify_callback(ssl::host_name_verification(name), ec);
-    if (!ec) std::tie(ec) = co_await tls.async_handshake(ssl::stream_base::client, tok);
-  }
+  auto ec = co_await connect_upstream(conn->stream, backend, tls_[b].get());
   bool timed_out = conn->deadline.expired();
   conn->deadline.disarm();
   if (ec || timed_out) {

@@ -44,6 +44,12 @@ struct upstream_conn {
 
 class upstream_pool;
 
+/// Connects `stream` to `backend` (resolving a name), then TLS when `tls` is given. The caller
+/// bounds the time (a watchdog cancelling the socket).
+asio::awaitable<boost::system::error_code> connect_upstream(any_stream& stream,
+                                                            const config::backend& backend,
+                                                            ssl::context* tls);
+
 class upstream_lease {
  public:
   upstream_lease() = default;

@@ -19,9 +19,7 @@ worker::worker(runtime_state& state, unsigned index)
     const auto& p = state.cfg.pools[i];
     pools_.push_back(std::make_unique<upstream_pool>(io_.get_executor(), p, state.backend_tls[i],
                                                      state.metrics.pool(i).upstream));
-    std::vector<std::uint32_t> weights;
-    for (const auto& b : p.backends) weights.push_back(b.weight);
-    balancers_.emplace_back(std::move(weights));
+    balancers_.emplace_back(state.pool(i), rng_());
   }
 }
 

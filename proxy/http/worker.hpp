@@ -4,7 +4,7 @@
 // request path takes no locks.
 
 #include "proxy/http/upstream_pool.hpp"
-#include "proxy/routing/round_robin.hpp"
+#include "proxy/routing/balancer.hpp"
 #include "proxy/runtime_state.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -35,7 +35,10 @@ class worker {
   unsigned index() const noexcept { return index_; }
 
   upstream_pool& pool(std::size_t i) { return *pools_[i]; }
-  round_robin& balancer(std::size_t i) { return balancers_[i]; }
+  class balancer& balancer(std::size_t i) { return balancers_[i]; }
+
+  /// A uniform random 64-bit draw (backoff jitter).
+  std::uint64_t random() { return rng_(); }
 
   /// A fresh 128-bit request id.
   std::string next_request_id();
@@ -59,7 +62,7 @@ class worker {
   unsigned index_;
   asio::io_context io_{1};
   std::vector<std::unique_ptr<upstream_pool>> pools_;
-  std::vector<round_robin> balancers_;
+  std::vector<class balancer> balancers_;
   std::vector<tcp::acceptor> acceptors_;
   std::unordered_set<session_base*> sessions_;
   std::mt19937_64 rng_;

@@ -70,6 +70,19 @@ proxy_metrics::proxy_metrics(const config::proxy_config& cfg,
   auto& failures = counter(*registry_, "modelgate_upstream_connect_failures_total",
                            "Failed or timed-out connection attempts to a backend");
 
+  auto& picks = counter(*registry_, "modelgate_upstream_picks_total",
+                        "Requests the balancer sent to a backend (retries included)");
+  auto& ejections = counter(*registry_, "modelgate_upstream_ejections_total",
+                            "Times passive outlier detection ejected a backend");
+  auto& backend_retries = counter(*registry_, "modelgate_upstream_failed_attempts_total",
+                                  "Attempts on a backend that were retried elsewhere after it failed");
+  auto& in_flight = gauge(*registry_, "modelgate_upstream_in_flight",
+                          "Requests this proxy has in flight to a backend");
+  auto& queue_depth = gauge(*registry_, "modelgate_upstream_reported_queue_depth",
+                            "Queue depth the backend last reported (0 when stale or never)");
+  auto& healthy = gauge(*registry_, "modelgate_upstream_healthy",
+                        "1 when the backend passes active checks and is not ejected");
+
   static constexpr const char* classes[] = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
   auto make_route = [&](const std::string& name, const std::string& pool) {
     route_handles h;
@@ -86,9 +99,12 @@ proxy_metrics::proxy_metrics(const config::proxy_config& cfg,
     h.ttfb = &ttfb.Add({{"pool", p.name}}, metrics::latency_buckets());
     h.retries = &retries.Add({{"pool", p.name}});
     h.upstream.open_connections = &open.Add({{"pool", p.name}});
-    for (const auto& b : p.backends)
-      h.upstream.connect_failures.push_back(
-          &failures.Add({{"pool", p.name}, {"backend", b.address.str()}}));
+    for (const auto& b : p.backends) {
+      const prometheus::Labels labels{{"pool", p.name}, {"backend", b.address.str()}};
+      h.upstream.connect_failures.push_back(&failures.Add(labels));
+      h.backends.push_back({&picks.Add(labels), &ejections.Add(labels), &backend_retries.Add(labels),
+                            &in_flight.Add(labels), &queue_depth.Add(labels), &healthy.Add(labels)});
+    }
     pools_.push_back(std::move(h));
   }
 }

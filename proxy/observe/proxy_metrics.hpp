@@ -24,10 +24,19 @@ class proxy_metrics {
     std::array<prometheus::Counter*, 6> by_class{};  // index: status / 100 (0 = no response)
     prometheus::Histogram* duration = nullptr;
   };
+  struct backend_handles {
+    prometheus::Counter* picks = nullptr;
+    prometheus::Counter* ejections = nullptr;
+    prometheus::Counter* retries = nullptr;
+    prometheus::Gauge* in_flight = nullptr;
+    prometheus::Gauge* queue_depth = nullptr;
+    prometheus::Gauge* healthy = nullptr;
+  };
   struct pool_handles {
     prometheus::Histogram* ttfb = nullptr;
     prometheus::Counter* retries = nullptr;
     upstream_metrics upstream;
+    std::vector<backend_handles> backends;
   };
 
   explicit proxy_metrics(const config::proxy_config& cfg);
