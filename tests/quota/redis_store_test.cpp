@@ -1,5 +1,6 @@
 // The Redis store against a real redis-server on a free 127.0.0.1 port: a shared limit across
 // clients, NOSCRIPT recovery, timeouts, failure and recovery when Redis goes away and comes back.
+#include "proxy/quota/quota_gate.hpp"
 #include "proxy/quota/redis_store.hpp"
 #include "proxy/quota/store_error.hpp"
 
@@ -314,6 +315,47 @@ TEST_F(RedisStore, UnlimitedKeysNeedNoRoundTrip) {
   EXPECT_FALSE(rec);
   EXPECT_FALSE(st);
   EXPECT_EQ(s.stats().calls, 0u);
+}
+
+TEST_F(RedisStore, GateFollowsOnErrorWhenRedisIsDown) {
+  asio::io_context ioc;
+  redis_store shared(ioc.get_executor(), options());
+  local_store local;
+  quota_gate allow(local, &shared, on_store_error::allow);
+  quota_gate deny(local, &shared, on_store_error::deny);
+  api_key key;
+  key.id = "k";
+  key.quota = requests(0.01, 2);
+  key.quota.tokens_per_minute = 1000;
+  const auto now = clock::now();
+  // Redis up: decided there, and the reservation is settled there.
+  auto t = run(ioc, allow.admit(key, 100, now));
+  ASSERT_TRUE(t.verdict.admitted());
+  EXPECT_TRUE(t.shared);
+  auto st = run(ioc, allow.settle(t, 40, now));
+  ASSERT_TRUE(st);
+  EXPECT_GE(st->remaining, 960u);
+  t.permit.release();
+  server_->stop();
+  // allow: the local limiter still applies (burst 2 here, counted from zero locally).
+  auto a1 = run(ioc, allow.admit(key, 1, now));
+  auto a2 = run(ioc, allow.admit(key, 1, now));
+  auto a3 = run(ioc, allow.admit(key, 1, now));
+  EXPECT_TRUE(a1.verdict.admitted());
+  EXPECT_TRUE(a1.fell_back);
+  EXPECT_TRUE(a2.verdict.admitted());
+  EXPECT_EQ(a3.verdict.rejected, reject_reason::rate);
+  EXPECT_EQ(allow.store_errors(), 3u);
+  // deny: 503 with Retry-After, and the in-flight slot is not kept.
+  auto d = run(ioc, deny.admit(key, 1, now));
+  EXPECT_EQ(d.verdict.rejected, reject_reason::unavailable);
+  EXPECT_EQ(http_status(*d.verdict.rejected), 503u);
+  EXPECT_FALSE(d.permit);
+  EXPECT_EQ(deny.store_errors(), 1u);
+  // Redis back: the gate uses it again by itself.
+  server_->start();
+  ASSERT_TRUE(server_->ready());
+  EXPECT_TRUE(ts::eventually([&] { return run(ioc, deny.admit(key, 1, now)).shared; }, 5s));
 }
 
 }  // namespace
