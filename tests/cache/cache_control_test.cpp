@@ -26,8 +26,9 @@ TEST(CacheControl, ParsesDirectivesCaseInsensitively) {
 }
 
 TEST(CacheControl, QuotedArgumentMayHoldCommas) {
-  auto cc = parse_cache_control("no-cache=\"set-cookie, x-foo\", max-age=5");
+  auto cc = parse_cache_control("no-cache=\"set-cookie, private, x-foo\", max-age=5");
   EXPECT_TRUE(cc.no_cache);
+  EXPECT_FALSE(cc.private_);  // a field name inside the quotes, not a directive
   EXPECT_EQ(cc.max_age, seconds(5));
 }
 
@@ -42,6 +43,7 @@ TEST(CacheControl, HugeMaxAgeSaturates) {
 }
 
 TEST(CacheControl, SeveralMaxAgeTakesTheSmallest) {
+  EXPECT_EQ(parse_cache_control("max-age=10, max-age=100").max_age, seconds(10));
   EXPECT_EQ(parse_cache_control("max-age=100, max-age=10").max_age, seconds(10));
 }
 
