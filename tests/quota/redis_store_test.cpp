@@ -55,6 +55,17 @@ T run(asio::io_context& ioc, asio::awaitable<T> op) {
   return std::move(*out);
 }
 
+// One command on a fresh connection; the reply, or nullopt on any failure.
+asio::awaitable<std::optional<redis_reply>> one_command(std::uint16_t port,
+                                                        std::vector<std::string_view> args) {
+  redis_connection c(co_await asio::this_coro::executor);
+  const auto deadline = steady::now() + 1s;
+  if (co_await c.connect("127.0.0.1", port, deadline)) co_return std::nullopt;
+  auto [ec, reply] = co_await c.call(args, deadline);
+  if (ec) co_return std::nullopt;
+  co_return reply;
+}
+
 // A redis-server child on 127.0.0.1:port with persistence off; killed on destruction.
 class redis_server {
  public:
@@ -76,18 +87,9 @@ class redis_server {
   bool ready() const { return ready_; }
   std::uint16_t port() const { return port_; }
 
-  // One command on a fresh connection; the reply, or nullopt on any failure.
   std::optional<redis_reply> command(std::vector<std::string_view> args) {
     asio::io_context ioc;
-    auto op = [&]() -> asio::awaitable<std::optional<redis_reply>> {
-      redis_connection c(co_await asio::this_coro::executor);
-      const auto deadline = steady::now() + 1s;
-      if (co_await c.connect("127.0.0.1", port_, deadline)) co_return std::nullopt;
-      auto [ec, reply] = co_await c.call(args, deadline);
-      if (ec) co_return std::nullopt;
-      co_return reply;
-    };
-    return run(ioc, op());
+    return run(ioc, one_command(port_, std::move(args)));
   }
 
   bool ping() {
@@ -280,6 +282,16 @@ TEST_F(RedisStore, NothingListeningIsAConnectFailure) {
   EXPECT_EQ(ec, store_errc::connect_failed);
   EXPECT_EQ(s.stats().errors, 1u);
   EXPECT_EQ(run(ioc, s.start()), store_errc::backing_off);
+}
+
+TEST_F(RedisStore, HostNamesAreResolved) {
+  asio::io_context ioc;
+  auto o = options();
+  o.host = "localhost";
+  redis_store s(ioc.get_executor(), o);
+  auto [ec, d] = run(ioc, s.admit("k", requests(1, 1), 0));
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(d.admitted());
 }
 
 TEST_F(RedisStore, PoolLendsItsConnectionsToWaitingCalls) {
