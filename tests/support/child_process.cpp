@@ -1,5 +1,8 @@
 #include "tests/support/child_process.hpp"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -54,6 +57,9 @@ child_process::child_process(const std::vector<std::string>& argv, const child_i
     redirect(in.c_str(), STDIN_FILENO, O_RDONLY);
     redirect(out.c_str(), STDOUT_FILENO, O_WRONLY | O_CREAT | O_TRUNC);
     redirect(err.c_str(), STDERR_FILENO, O_WRONLY | O_CREAT | O_TRUNC);
+    // Inherit nothing else: a test's listening sockets (fake upstreams) must die with the test's
+    // copy, or "killing" an upstream would leave its port accepting in the child.
+    ::syscall(SYS_close_range, 3u, ~0u, 0u);
     ::execvp(args[0], const_cast<char* const*>(args.data()));
     _exit(127);
   }

@@ -16,6 +16,10 @@ namespace {
 child_process spawn(const std::filesystem::path& binary, const temp_dir& dir, std::string_view yaml,
                     const proxy_start_options& opts) {
   auto config = dir.write(opts.config_name, yaml);
+  // A proxy started earlier in the same folder left its logs: remove them here, or the wait
+  // below could read its ports before the child truncates the files.
+  std::filesystem::remove(dir.file("proxy.out"));
+  std::filesystem::remove(dir.file("proxy.err"));
   return child_process({binary.string(), "--config", config.string()},
                        {{}, dir.file("proxy.out"), dir.file("proxy.err")});
 }
