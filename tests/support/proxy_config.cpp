@@ -26,7 +26,8 @@ std::string proxy_config::to_yaml() const {
   y += "    connect_timeout: " + connect_timeout + "\n";
   y += "    response_timeout: " + response_timeout + "\n";
   y += "    max_idle_per_backend: " + max_idle_per_backend + "\n";
-  y += "routes:\n  - { path_prefix: " + route_prefix + ", pool: text }\n";
+  y += pool_yaml;
+  y += "routes:\n  - { path_prefix: " + route_prefix + ", pool: text" + route_yaml + " }\n";
   y += extra_yaml;
   return y;
 }

@@ -28,6 +28,8 @@ struct proxy_config {
   std::string connect_timeout = "2s";
   std::string response_timeout = "60s";
   std::string max_idle_per_backend = "64";
+  std::string pool_yaml;   // extra keys of pool "text", each line indented by 4 spaces
+  std::string route_yaml;  // extra keys of the route, e.g. ", fallback: spare"
   std::string extra_yaml;  // appended as is (top-level keys)
 
   std::string to_yaml() const;
