@@ -1,0 +1,130 @@
+#include "backend/api/server.hpp"
+
+#include "backend/api/handlers.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <chrono>
+
+namespace modelgate::backend {
+namespace {
+
+constexpr auto idle_timeout = std::chrono::seconds(120);
+constexpr std::size_t max_body_bytes = 64 << 20;
+
+void log_escape(std::exception_ptr e, const char* what) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("{} failed: {}", what, ex.what());
+  }
+}
+
+asio::awaitable<void> session(server_context& ctx, tcp::socket socket) {
+  connection c(ctx, std::move(socket));
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(max_body_bytes);
+    c.stream().expires_after(idle_timeout);
+    auto [ec, n] = co_await http::async_read(c.stream(), c.buffer(), parser, use_tuple);
+    if (ec == http::error::body_limit) {
+      co_await c.send(reply{413, kserve::error_body("the request body is too large")}, false);
+      break;
+    }
+    if (ec) break;  // closed, timed out or not HTTP: nothing more to say
+    c.stream().expires_never();
+    const auto start = std::chrono::steady_clock::now();
+    ctx.busy.fetch_add(1);
+    std::string endpoint = "other";
+    auto req = parser.release();
+    auto result = co_await handle_request(c, req, endpoint);
+    ctx.busy.fetch_sub(1);
+    ctx.metrics->request(endpoint, result.status,
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                             .count());
+    if (!result.keep_alive || ctx.draining.load()) break;
+  }
+  boost::system::error_code ignored;
+  c.stream().socket().shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+asio::awaitable<void> accept_loop(server_context& ctx, tcp::acceptor& acc) {
+  for (;;) {
+    auto [ec, socket] = co_await acc.async_accept(use_tuple);
+    if (!acc.is_open()) co_return;
+    if (ec) {
+      spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer pause(acc.get_executor(), std::chrono::milliseconds(100));
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    asio::co_spawn(acc.get_executor(), session(ctx, std::move(socket)),
+                   [](std::exception_ptr e) { log_escape(e, "session"); });
+  }
+}
+
+// After a stop signal: wait until nothing is queued, running or being written, then stop.
+asio::awaitable<void> drain(server_context& ctx, asio::io_context& io) {
+  asio::steady_timer t(io);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (ctx.waiting() + ctx.running() + ctx.busy.load() > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    t.expires_after(std::chrono::milliseconds(10));
+    co_await t.async_wait(use_tuple);
+  }
+  spdlog::info("drained; exiting");
+  io.stop();
+}
+
+}  // namespace
+
+listen_address parse_listen(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    throw std::invalid_argument("--listen must be HOST:PORT, not '" + text + "'");
+  listen_address a;
+  a.host = text.substr(0, colon);
+  const auto port = std::string_view(text).substr(colon + 1);
+  auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), a.port);
+  if (ec != std::errc{} || p != port.data() + port.size())
+    throw std::invalid_argument("--listen port must be 0-65535, not '" + std::string(port) + "'");
+  return a;
+}
+
+int serve_http(server_context& ctx, const listen_address& at) {
+  asio::io_context io(1);
+  tcp::endpoint ep(asio::ip::make_address(at.host), at.port);
+  tcp::acceptor acc(io);
+  acc.open(ep.protocol());
+  acc.set_option(tcp::acceptor::reuse_address(true));
+  acc.bind(ep);
+  acc.listen(asio::socket_base::max_listen_connections);
+  const auto bound = acc.local_endpoint();
+  spdlog::info("model '{}' listening on {}:{}", ctx.name, bound.address().to_string(),
+               bound.port());
+
+  asio::co_spawn(io, accept_loop(ctx, acc), [](std::exception_ptr e) { log_escape(e, "accept"); });
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: not ready any more; finishing queued work", sig);
+    ctx.draining.store(true);
+    boost::system::error_code ignored;
+    acc.close(ignored);
+    ctx.close_engine();
+    asio::co_spawn(io, drain(ctx, io), [](std::exception_ptr e) { log_escape(e, "drain"); });
+  });
+  io.run();
+  return 0;
+}
+
+}  // namespace modelgate::backend
