@@ -59,6 +59,13 @@ struct backend {
   host_port address;
   std::uint32_t weight = 1;
   std::optional<upstream_tls> tls;
+  // A backend written as a DNS name becomes `slots` backends, one per address the name resolves
+  // to (re-resolved every pool.dns_refresh); this is slot `slot`. 0 slots: an IP address.
+  std::uint16_t slot = 0;
+  std::uint16_t slots = 0;
+
+  /// Metric and log name: the address, plus "#slot" for a slot of a DNS name.
+  std::string label() const;
 };
 
 /// Backends one pool may list (a retry's "already tried" set is a fixed-size bitset).
@@ -120,6 +127,7 @@ struct pool {
   duration response_timeout = std::chrono::seconds(300);  // request sent → response headers
   duration upstream_idle_timeout = std::chrono::seconds(60);  // pooled idle connection lifetime
   std::size_t max_idle_per_backend = 64;                      // per worker thread
+  duration dns_refresh = std::chrono::seconds(5);  // re-resolution of backends given by name
 
   balance_policy policy = balance_policy::round_robin;
   struct hash_key key;

@@ -28,6 +28,10 @@ std::string host_port::str() const {
   return host + ":" + std::to_string(port);
 }
 
+std::string backend::label() const {
+  return slots == 0 ? address.str() : address.str() + "#" + std::to_string(slot);
+}
+
 host_port parse_host_port(std::string_view text, bool allow_port_zero) {
   std::string_view host, port;
   if (!text.empty() && text.front() == '[') {

@@ -1,15 +1,28 @@
 #include "config/pool_loader.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 
 namespace modelgate::config::detail {
 namespace {
 
+constexpr std::uint16_t default_max_addresses = 8;
+
+bool is_ip_literal(const std::string& host) {
+  unsigned char buf[16];
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
 backend read_backend(const reader& r, const YAML::Node& n, const std::string& where) {
-  r.expect_map(n, where, {"address", "weight", "tls"});
+  r.expect_map(n, where, {"address", "weight", "tls", "max_addresses"});
   backend b;
   b.address = r.address(n, where, false);
   b.weight = r.integer<std::uint32_t>(n, "weight", where, 1, 1, 1000);
+  if (!is_ip_literal(b.address.host))
+    b.slots = r.integer<std::uint16_t>(n, "max_addresses", where, default_max_addresses, 1, 256);
+  else if (n["max_addresses"])
+    r.fail(n["max_addresses"], where + ".max_addresses", "only for a backend given by DNS name");
   if (auto tls = n["tls"]) {
     auto w = where + ".tls";
     r.expect_map(tls, w, {"ca", "server_name", "verify"});
@@ -127,7 +140,7 @@ std::optional<std::size_t> pool_index(const std::vector<pool>& pools, const std:
 pool read_pool(const reader& r, const YAML::Node& n, const std::string& where) {
   r.expect_map(n, where,
                {"name", "backends", "connect_timeout", "response_timeout", "idle_timeout",
-                "max_idle_per_backend", "policy", "hash_key", "bounded_load", "load_report",
+                "max_idle_per_backend", "dns_refresh", "policy", "hash_key", "bounded_load", "load_report",
                 "health", "outlier_detection", "retries", "max_inflight_per_backend", "panic"});
   pool p;
   p.name = r.string(n, "name", where);
@@ -139,11 +152,22 @@ pool read_pool(const reader& r, const YAML::Node& n, const std::string& where) {
   if (backends.size() > max_backends_per_pool)
     r.fail(backends, where + ".backends",
            "at most " + std::to_string(max_backends_per_pool) + " backends per pool");
-  for (std::size_t i = 0; i < backends.size(); ++i)
-    p.backends.push_back(read_backend(r, backends[i], where + ".backends[" + std::to_string(i) + "]"));
+  for (std::size_t i = 0; i < backends.size(); ++i) {
+    auto b = read_backend(r, backends[i], where + ".backends[" + std::to_string(i) + "]");
+    // A DNS name stands for up to `slots` backends, filled by resolution at run time.
+    for (std::uint16_t s = 0; s < std::max<std::uint16_t>(b.slots, 1); ++s) {
+      b.slot = s;
+      p.backends.push_back(b);
+    }
+  }
+  if (p.backends.size() > max_backends_per_pool)
+    r.fail(backends, where + ".backends",
+           "at most " + std::to_string(max_backends_per_pool) +
+               " backends per pool, counting each of max_addresses of a DNS name");
   p.connect_timeout = r.dur(n, "connect_timeout", where, p.connect_timeout);
   p.response_timeout = r.dur(n, "response_timeout", where, p.response_timeout);
   p.upstream_idle_timeout = r.dur(n, "idle_timeout", where, p.upstream_idle_timeout);
+  p.dns_refresh = r.dur(n, "dns_refresh", where, p.dns_refresh);
   p.max_idle_per_backend =
       r.integer<std::size_t>(n, "max_idle_per_backend", where, p.max_idle_per_backend, 0, 100'000);
 

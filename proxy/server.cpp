@@ -1,6 +1,7 @@
 #include "proxy/server.hpp"
 
 #include "proxy/admin/admin_server.hpp"
+#include "proxy/health/dns_discovery.hpp"
 #include "proxy/health/prober.hpp"
 #include "proxy/http/worker.hpp"
 
@@ -28,6 +29,8 @@ struct server::impl {
     for (std::size_t i = 0; i < listeners.size(); ++i)
       spdlog::info("listener {} listening on {}{}", i, listeners[i].address.str(),
                    listeners[i].tls ? " (tls)" : "");
+    discovery = std::make_unique<dns_discovery>(workers.front()->io(), state);
+    discovery->resolve_now();
     probes = std::make_unique<prober>(workers.front()->io(), state);
     if (state.cfg.admin_listener) {
       admin = std::make_unique<admin_server>(workers.front()->io(), state);
@@ -41,6 +44,7 @@ struct server::impl {
 
   runtime_state state;
   std::vector<std::unique_ptr<worker>> workers;
+  std::unique_ptr<dns_discovery> discovery;
   std::unique_ptr<prober> probes;
   std::unique_ptr<admin_server> admin;
   asio::io_context main_io{1};
@@ -67,6 +71,7 @@ int server::run() {
     w->start();
     guards.push_back(asio::make_work_guard(w->io()));
   }
+  s.discovery->start();
   s.probes->start();
   if (s.admin) s.admin->start();
   for (auto& w : s.workers) {

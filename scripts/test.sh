@@ -17,6 +17,8 @@ for arg in "$@"; do
   esac
 done
 
+# The Redis-backed tests (quota store, shared cache tier) start their own redis-server.
+scripts/setup.sh --with-redis
 BUILD_DIR=$build_dir scripts/build.sh "${build_args[@]}"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -9,7 +9,7 @@ hash_ring make_ring(const config::pool& cfg) {
   std::vector<std::string> names;
   std::vector<std::uint32_t> weights;
   for (const auto& b : cfg.backends) {
-    names.push_back(b.address.str());
+    names.push_back(b.label());
     weights.push_back(b.weight);
   }
   return hash_ring(names, weights);
@@ -21,11 +21,15 @@ pool_live::pool_live(const config::pool& cfg)
     : cfg_(cfg),
       size_(cfg.backends.size()),
       backends_(std::make_unique<backend_live[]>(cfg.backends.size())),
-      ring_(make_ring(cfg)) {}
+      ring_(make_ring(cfg)) {
+  // DNS slots start empty: the first resolution fills them.
+  for (std::size_t b = 0; b < size_; ++b)
+    if (cfg.backends[b].slots > 0) backends_[b].present.store(false, std::memory_order_relaxed);
+}
 
 bool pool_live::available(std::size_t b, clock::time_point now) const noexcept {
   const auto& s = backends_[b];
-  return s.probe_healthy.load(std::memory_order_relaxed) &&
+  return s.present.load(std::memory_order_relaxed) && s.probe_healthy.load(std::memory_order_relaxed) &&
          s.ejected_until.load(std::memory_order_relaxed) <= ticks(now);
 }
 
@@ -42,6 +46,38 @@ void pool_live::report_queue(std::size_t b, double depth, clock::time_point now)
   s.reported_at.store(ticks(now), std::memory_order_relaxed);
 }
 
+std::size_t pool_live::present_count() const noexcept {
+  std::size_t n = 0;
+  for (std::size_t b = 0; b < size_; ++b) n += present(b) ? 1 : 0;
+  return n;
+}
+
+std::pair<std::string, std::uint32_t> pool_live::slot_address(std::size_t b) const {
+  const auto& s = backends_[b];
+  std::lock_guard lock(s.address_mutex);
+  return {s.address, s.address_generation.load(std::memory_order_relaxed)};
+}
+
+bool pool_live::set_slot_address(std::size_t b, const std::string& ip) {
+  auto& s = backends_[b];
+  {
+    std::lock_guard lock(s.address_mutex);
+    if (s.address == ip) return false;
+    s.address = ip;
+    s.address_generation.fetch_add(1, std::memory_order_relaxed);
+  }
+  {
+    std::lock_guard lock(s.outlier_mutex);
+    s.outlier = outlier_state{};
+    s.ejected_until.store(0, std::memory_order_relaxed);
+    s.failing.store(false, std::memory_order_relaxed);
+  }
+  s.probe_healthy.store(true, std::memory_order_relaxed);
+  s.reported_at.store(0, std::memory_order_relaxed);
+  s.present.store(!ip.empty(), std::memory_order_relaxed);
+  return true;
+}
+
 std::size_t pool_live::ejected_count(clock::time_point now) const noexcept {
   std::size_t n = 0;
   for (std::size_t b = 0; b < size_; ++b)
@@ -54,7 +90,7 @@ bool pool_live::record_failure(std::size_t b, clock::time_point now) {
   auto ejected_now = ejected_count(now);
   std::lock_guard lock(s.outlier_mutex);
   s.failing.store(true, std::memory_order_relaxed);
-  if (!proxy::record_failure(s.outlier, cfg_.outliers, now, ejected_now, size_)) return false;
+  if (!proxy::record_failure(s.outlier, cfg_.outliers, now, ejected_now, present_count())) return false;
   s.ejected_until.store(ticks(s.outlier.ejected_until), std::memory_order_relaxed);
   s.ejections.fetch_add(1, std::memory_order_relaxed);
   s.failing.store(false, std::memory_order_relaxed);

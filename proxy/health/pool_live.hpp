@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <utility>
 
 namespace modelgate::proxy {
@@ -28,6 +29,12 @@ struct backend_live {
   std::atomic<std::uint64_t> ejections{0};
   std::mutex outlier_mutex;
   outlier_state outlier;  // guarded by outlier_mutex
+
+  // A slot of a DNS name has an address only while the name resolves to one for it.
+  std::atomic<bool> present{true};
+  std::atomic<std::uint32_t> address_generation{0};  // bumped when the slot's address changes
+  mutable std::mutex address_mutex;
+  std::string address;  // the slot's IP address; guarded by address_mutex
 };
 
 class pool_live {
@@ -42,8 +49,17 @@ class pool_live {
   const backend_live& at(std::size_t b) const noexcept { return backends_[b]; }
   const hash_ring& ring() const noexcept { return ring_; }
 
-  /// Passes active checks and is not ejected.
+  /// Has an address, passes active checks and is not ejected.
   bool available(std::size_t b, clock::time_point now) const noexcept;
+  /// A fixed backend, or a DNS slot that currently has an address.
+  bool present(std::size_t b) const noexcept { return backends_[b].present.load(std::memory_order_relaxed); }
+  std::size_t present_count() const noexcept;
+
+  /// The IP address of DNS slot `b` ("" while it has none) and its generation.
+  std::pair<std::string, std::uint32_t> slot_address(std::size_t b) const;
+  /// Gives slot `b` a new address ("" empties it). A new address is a new host: its health and
+  /// ejection state start afresh. Returns true when the address changed.
+  bool set_slot_address(std::size_t b, const std::string& ip);
   /// The last reported queue depth, or 0 when none arrived within load_report.max_age.
   std::uint64_t queued(std::size_t b, clock::time_point now) const noexcept;
   void report_queue(std::size_t b, double depth, clock::time_point now) noexcept;

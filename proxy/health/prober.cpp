@@ -26,8 +26,9 @@ struct probe_result {
 };
 
 // One GET on a fresh connection (probes must not borrow, or be hidden by, pooled connections).
-asio::awaitable<probe_result> get(const config::backend& backend, ssl::context* tls,
-                                  const std::string& path, std::chrono::milliseconds timeout) {
+asio::awaitable<probe_result> get(const config::backend& backend, const std::string& ip,
+                                  ssl::context* tls, const std::string& path,
+                                  std::chrono::milliseconds timeout) {
   auto ex = co_await asio::this_coro::executor;
   any_stream stream(ex);
   watchdog deadline(ex, [&stream] {
@@ -36,7 +37,7 @@ asio::awaitable<probe_result> get(const config::backend& backend, ssl::context* 
   });
   deadline.expires_after(timeout);
   probe_result r;
-  r.ec = co_await connect_upstream(stream, backend, tls);
+  r.ec = co_await connect_upstream(stream, backend, tls, ip);
   if (!r.ec) {
     http::request<http::empty_body> req{http::verb::get, path, 11};
     req.set(http::field::host, backend.address.str());
@@ -100,17 +101,25 @@ asio::awaitable<void> prober::check_loop(std::size_t p, std::size_t b) {
   std::minstd_rand jitter(static_cast<unsigned>(p * 7919 + b));
   timer.expires_after(std::chrono::milliseconds(jitter() % std::max<std::int64_t>(1, cfg.interval.count() / 4)));
   co_await timer.async_wait(tok);
+  std::string ip;
+  std::uint32_t generation = 0, probed_generation = 0;
   while (!*stopped) {
-    auto r = co_await get(backend, state_.backend_tls[p][b].get(), cfg.path, cfg.timeout);
-    if (*stopped) co_return;
-    const bool ok = !r.ec && r.status == cfg.expect_status;
-    if (st.record(ok, cfg)) {
-      live.probe_healthy.store(st.healthy, std::memory_order_relaxed);
-      if (st.healthy)
-        spdlog::info("pool {}: backend {} is healthy again", pool.name, backend.address.str());
-      else
-        spdlog::warn("pool {}: backend {} is unhealthy ({})", pool.name, backend.address.str(),
-                     r.ec ? r.ec.message() : "status " + std::to_string(r.status));
+    // An empty DNS slot has nothing to probe; a slot with a new address is a new host.
+    if (!slot_target(state_.pool(p), b, ip, generation)) {
+      if (generation != probed_generation) st = probe_state{};
+      probed_generation = generation;
+      auto r = co_await get(backend, ip, state_.backend_tls[p][b].get(), cfg.path, cfg.timeout);
+      if (*stopped) co_return;
+      const bool ok = !r.ec && r.status == cfg.expect_status;
+      // A verdict about an address the slot no longer has is dropped.
+      if (live.address_generation.load(std::memory_order_relaxed) == generation && st.record(ok, cfg)) {
+        live.probe_healthy.store(st.healthy, std::memory_order_relaxed);
+        if (st.healthy)
+          spdlog::info("pool {}: backend {} is healthy again", pool.name, backend.label());
+        else
+          spdlog::warn("pool {}: backend {} is unhealthy ({})", pool.name, backend.label(),
+                       r.ec ? r.ec.message() : "status " + std::to_string(r.status));
+      }
     }
     timer.expires_after(cfg.interval);
     co_await timer.async_wait(tok);
@@ -124,13 +133,17 @@ asio::awaitable<void> prober::scrape_loop(std::size_t p, std::size_t b) {
   const auto& backend = pool.backends[b];
   auto& live = state_.pool(p);
   asio::steady_timer timer(io_);
+  std::string ip;
+  std::uint32_t generation = 0;
   while (!*stopped) {
-    auto r = co_await get(backend, state_.backend_tls[p][b].get(), cfg.path,
-                          std::max(cfg.interval, std::chrono::milliseconds(200)));
-    if (*stopped) co_return;
-    if (!r.ec && r.status == 200) {
-      if (auto v = prometheus_sum(r.body, cfg.metric); v && *v >= 0)
-        live.report_queue(b, *v, std::chrono::steady_clock::now());
+    if (!slot_target(live, b, ip, generation)) {
+      auto r = co_await get(backend, ip, state_.backend_tls[p][b].get(), cfg.path,
+                            std::max(cfg.interval, std::chrono::milliseconds(200)));
+      if (*stopped) co_return;
+      if (!r.ec && r.status == 200) {
+        if (auto v = prometheus_sum(r.body, cfg.metric); v && *v >= 0)
+          live.report_queue(b, *v, std::chrono::steady_clock::now());
+      }
     }
     timer.expires_after(cfg.interval);
     co_await timer.async_wait(tok);

@@ -169,7 +169,7 @@ class exchange_op {
       pm.backends[b].retries->Increment();
       if (live.record_failure(b, clock::now()))
         spdlog::warn("pool {}: backend {} ejected after {} consecutive failures", pcfg.name,
-                     pcfg.backends[b].address.str(), pcfg.outliers.consecutive_failures);
+                     pcfg.backends[b].label(), pcfg.outliers.consecutive_failures);
     };
     auto move_on = [&](std::size_t b) {
       tried[b] = true;
@@ -203,7 +203,7 @@ class exchange_op {
         if (policy.on_connect_failure && may_retry()) continue;
         co_return pool_outcome{give_up, false, last};
       }
-      upstream_ = pcfg.backends[b].address.str();
+      upstream_ = pcfg.backends[b].label();
       auto& up = *lease;
       const auto sent_at = clock::now();
       up.deadline.expires_at(std::min(deadline, sent_at + pcfg.response_timeout));

@@ -24,10 +24,11 @@ bool still_open(upstream_conn& c) {
 
 asio::awaitable<boost::system::error_code> connect_upstream(any_stream& stream,
                                                             const config::backend& backend,
-                                                            ssl::context* tls_context) {
+                                                            ssl::context* tls_context,
+                                                            const std::string& ip) {
   boost::system::error_code ec;
   tcp::resolver::results_type endpoints;
-  auto address = asio::ip::make_address(backend.address.host, ec);
+  auto address = asio::ip::make_address(ip.empty() ? backend.address.host : ip, ec);
   if (!ec) {
     endpoints = tcp::resolver::results_type::create(tcp::endpoint(address, backend.address.port),
                                                     backend.address.host,
@@ -48,6 +49,16 @@ asio::awaitable<boost::system::error_code> connect_upstream(any_stream& stream,
     if (!ec) std::tie(ec) = co_await tls.async_handshake(ssl::stream_base::client, tok);
   }
   co_return ec;
+}
+
+boost::system::error_code slot_target(const pool_live& live, std::size_t b, std::string& ip,
+                                      std::uint32_t& generation) {
+  ip.clear();
+  generation = 0;
+  if (live.cfg().backends[b].slots == 0) return {};
+  std::tie(ip, generation) = live.slot_address(b);
+  if (ip.empty()) return asio::error::host_not_found;
+  return {};
 }
 
 upstream_conn::upstream_conn(const any_stream::executor_type& ex, std::size_t backend_index)
@@ -71,22 +82,26 @@ void upstream_lease::release() {
   if (pool_ && conn_) pool_->release(std::move(conn_));
 }
 
-upstream_pool::upstream_pool(asio::any_io_executor ex, const config::pool& cfg,
+upstream_pool::upstream_pool(asio::any_io_executor ex, const pool_live& live,
                              std::vector<std::shared_ptr<ssl::context>> tls,
                              upstream_metrics metrics)
     : ex_(std::move(ex)),
-      cfg_(cfg),
+      live_(live),
+      cfg_(live.cfg()),
       tls_(std::move(tls)),
       metrics_(std::move(metrics)),
-      idle_(cfg.backends.size()) {}
+      idle_(cfg_.backends.size()) {}
 
 std::unique_ptr<upstream_conn> upstream_pool::take_idle(std::size_t b) {
   auto now = std::chrono::steady_clock::now();
   auto& idle = idle_[b];
+  // A DNS slot that moved to another address makes its pooled connections stale.
+  const auto generation = live_.at(b).address_generation.load(std::memory_order_relaxed);
   while (!idle.empty()) {
     auto conn = std::move(idle.back());
     idle.pop_back();
-    if (now - conn->idle_since < cfg_.upstream_idle_timeout && still_open(*conn)) {
+    if (now - conn->idle_since < cfg_.upstream_idle_timeout && conn->address_generation == generation &&
+        still_open(*conn)) {
       conn->reused = true;
       return conn;
     }
@@ -101,9 +116,14 @@ asio::awaitable<std::tuple<boost::system::error_code, upstream_lease>> upstream_
   }
   const auto& backend = cfg_.backends[b];
   auto conn = std::make_unique<upstream_conn>(ex_, b);
+  std::string ip;
+  if (auto ec = slot_target(live_, b, ip, conn->address_generation)) {
+    if (b < metrics_.connect_failures.size()) metrics_.connect_failures[b]->Increment();
+    co_return std::tuple{ec, upstream_lease{}};
+  }
   conn->deadline.expires_after(cfg_.connect_timeout);
 
-  auto ec = co_await connect_upstream(conn->stream, backend, tls_[b].get());
+  auto ec = co_await connect_upstream(conn->stream, backend, tls_[b].get(), ip);
   bool timed_out = conn->deadline.expired();
   conn->deadline.disarm();
   if (ec || timed_out) {

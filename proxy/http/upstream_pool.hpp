@@ -4,6 +4,7 @@
 // response on a keep-alive connection, otherwise the lease closes it. Single-threaded.
 
 #include "config/config.hpp"
+#include "proxy/health/pool_live.hpp"
 #include "proxy/http/any_stream.hpp"
 #include "proxy/http/watchdog.hpp"
 
@@ -31,6 +32,7 @@ struct upstream_conn {
   boost::beast::flat_buffer buffer;
   watchdog deadline;
   std::size_t backend;
+  std::uint32_t address_generation = 0;  // of the DNS slot's address it was made to
   bool reused = false;
   std::chrono::steady_clock::time_point idle_since{};
   std::array<char, 16 * 1024> relay_buffer;  // response body pieces pass through here
@@ -44,11 +46,17 @@ struct upstream_conn {
 
 class upstream_pool;
 
-/// Connects `stream` to `backend` (resolving a name), then TLS when `tls` is given. The caller
-/// bounds the time (a watchdog cancelling the socket).
+/// Connects `stream` to `backend` (to `ip` when given, else resolving its name), then TLS when
+/// `tls` is given. The caller bounds the time (a watchdog cancelling the socket).
 asio::awaitable<boost::system::error_code> connect_upstream(any_stream& stream,
                                                             const config::backend& backend,
-                                                            ssl::context* tls);
+                                                            ssl::context* tls,
+                                                            const std::string& ip = {});
+
+/// The address a new connection to backend `b` of `live` must use: "" for a fixed backend
+/// (its configured address), the slot's IP for a DNS slot. Fails when the slot is empty.
+boost::system::error_code slot_target(const pool_live& live, std::size_t b, std::string& ip,
+                                      std::uint32_t& generation);
 
 class upstream_lease {
  public:
@@ -79,7 +87,7 @@ struct upstream_metrics {
 class upstream_pool {
  public:
   /// `tls` holds one client context per backend (nullptr for plain TCP backends).
-  upstream_pool(asio::any_io_executor ex, const config::pool& cfg,
+  upstream_pool(asio::any_io_executor ex, const pool_live& live,
                 std::vector<std::shared_ptr<ssl::context>> tls, upstream_metrics metrics);
 
   /// A connection to backend `b`: an idle pooled one when `allow_reuse`, else a new one within
@@ -96,7 +104,8 @@ class upstream_pool {
   std::unique_ptr<upstream_conn> take_idle(std::size_t b);
 
   asio::any_io_executor ex_;
-  config::pool cfg_;
+  const pool_live& live_;
+  const config::pool& cfg_;
   std::vector<std::shared_ptr<ssl::context>> tls_;
   upstream_metrics metrics_;
   std::vector<std::vector<std::unique_ptr<upstream_conn>>> idle_;  // per backend, LIFO

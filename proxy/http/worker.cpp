@@ -16,8 +16,7 @@ constexpr auto tok = asio::as_tuple(asio::use_awaitable);
 worker::worker(runtime_state& state, unsigned index)
     : state_(state), index_(index), rng_(std::random_device{}()) {
   for (std::size_t i = 0; i < state.cfg.pools.size(); ++i) {
-    const auto& p = state.cfg.pools[i];
-    pools_.push_back(std::make_unique<upstream_pool>(io_.get_executor(), p, state.backend_tls[i],
+    pools_.push_back(std::make_unique<upstream_pool>(io_.get_executor(), state.pool(i), state.backend_tls[i],
                                                      state.metrics.pool(i).upstream));
     balancers_.emplace_back(state.pool(i), rng_());
   }

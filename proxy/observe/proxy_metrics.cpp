@@ -100,7 +100,7 @@ proxy_metrics::proxy_metrics(const config::proxy_config& cfg,
     h.retries = &retries.Add({{"pool", p.name}});
     h.upstream.open_connections = &open.Add({{"pool", p.name}});
     for (const auto& b : p.backends) {
-      const prometheus::Labels labels{{"pool", p.name}, {"backend", b.address.str()}};
+      const prometheus::Labels labels{{"pool", p.name}, {"backend", b.label()}};
       h.upstream.connect_failures.push_back(&failures.Add(labels));
       h.backends.push_back({&picks.Add(labels), &ejections.Add(labels), &backend_retries.Add(labels),
                             &in_flight.Add(labels), &queue_depth.Add(labels), &healthy.Add(labels)});

@@ -33,11 +33,12 @@ pick_result balancer::pick(std::optional<std::uint64_t> key_hash, const backend_
     untried_healthy[b] = ok;
   }
   if (!any_untried) return {pick_result::outcome::exhausted};
-  // No healthy backend left: panic mode spreads over all of them rather than failing everything.
+  // No healthy backend left: panic mode spreads over all of them rather than failing everything
+  // (but never to a DNS slot without an address).
   backend_set candidates = untried_healthy;
   if (healthy.none()) {
-    if (!cfg.panic) return {pick_result::outcome::no_healthy_backend};
-    for (std::size_t b = 0; b < n; ++b) candidates[b] = !tried[b];
+    if (!cfg.panic || live_.present_count() == 0) return {pick_result::outcome::no_healthy_backend};
+    for (std::size_t b = 0; b < n; ++b) candidates[b] = !tried[b] && live_.present(b);
   }
   if (candidates.none()) return {pick_result::outcome::exhausted};
   allowed = candidates;

@@ -285,3 +285,18 @@ TEST_F(BalancingTest, CircuitBreakerAnswers503WithRetryAfter) {
 }
 
 }  // namespace
+
+TEST_F(BalancingTest, DnsNamedBackendIsResolvedIntoSlots) {
+  make_upstreams(1);
+  auto c = config();
+  const auto address = upstreams[0]->address();
+  const auto name = "localhost:" + address.substr(address.rfind(':') + 1);
+  c.backends = {name + ", max_addresses: 2"};
+  c.pool_yaml = "    dns_refresh: 100ms\n";
+  start(c);
+  EXPECT_EQ(spread(6)["u0"], 6);
+  // localhost resolves to 127.0.0.1 (IPv4 preferred): slot 0 holds it, slot 1 stays empty.
+  EXPECT_EQ(metric("modelgate_upstream_healthy", name + "#0"), 1);
+  EXPECT_EQ(metric("modelgate_upstream_healthy", name + "#1"), 0);
+  EXPECT_NE(proxy->stderr_log().find("backend " + name + "#0 is 127.0.0.1"), std::string::npos);
+}

@@ -220,3 +220,44 @@ TEST(Config, RoutingErrorsNameTheKey) {
   EXPECT_EQ(e.key(), "routes[0].fallback");
   EXPECT_EQ(e.line(), 5);
 }
+
+TEST(Config, DnsNamedBackendsBecomeSlots) {
+  auto c = load_config_text(R"(listeners: [ { address: 127.0.0.1:0 } ]
+pools:
+  - name: p
+    dns_refresh: 2s
+    backends:
+      - { address: 127.0.0.1:9001 }
+      - { address: vllm.default.svc:8000, weight: 3, max_addresses: 3 }
+      - { address: "[::1]:9002" }
+      - { address: tgi.internal:80 }
+routes: [ { pool: p } ]
+)", "/x/c.yaml");
+  const auto& b = c.pools[0].backends;
+  EXPECT_EQ(c.pools[0].dns_refresh, std::chrono::seconds(2));
+  ASSERT_EQ(b.size(), 1u + 3u + 1u + 8u) << "a name without max_addresses gets 8 slots";
+  EXPECT_EQ(b[0].slots, 0u);
+  EXPECT_EQ(b[0].label(), "127.0.0.1:9001");
+  for (std::uint16_t s = 0; s < 3; ++s) {
+    EXPECT_EQ(b[1 + s].slots, 3u);
+    EXPECT_EQ(b[1 + s].slot, s);
+    EXPECT_EQ(b[1 + s].weight, 3u);
+    EXPECT_EQ(b[1 + s].address.str(), "vllm.default.svc:8000");
+  }
+  EXPECT_EQ(b[2].label(), "vllm.default.svc:8000#1");
+  EXPECT_EQ(b[4].slots, 0u) << "an IPv6 literal is an address, not a name";
+  EXPECT_EQ(b[12].label(), "tgi.internal:80#7");
+}
+
+TEST(Config, DnsSlotErrors) {
+  const std::string head = "listeners: [ { address: 127.0.0.1:0 } ]\npools:\n  - name: p\n";
+  const std::string tail = "routes: [ { pool: p } ]\n";
+  EXPECT_EQ(error_of(head + "    backends: [ { address: 127.0.0.1:1, max_addresses: 2 } ]\n" + tail).key(),
+            "pools[0].backends[0].max_addresses");
+  EXPECT_EQ(error_of(head + "    backends: [ { address: a.b:1, max_addresses: 0 } ]\n" + tail).key(),
+            "pools[0].backends[0].max_addresses");
+  EXPECT_EQ(error_of(head + "    backends: [ { address: a.b:1, max_addresses: 256 }, { address: c.d:1, max_addresses: 256 },"
+                            " { address: e.f:1, max_addresses: 256 }, { address: g.h:1, max_addresses: 256 },"
+                            " { address: 127.0.0.1:1 } ]\n" + tail).key(),
+            "pools[0].backends");
+}
