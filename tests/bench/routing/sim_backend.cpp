@@ -42,9 +42,10 @@ double header_number(const http::request<http::empty_body>& req, const char* nam
 
 }  // namespace
 
-sim_backend::sim_backend(asio::io_context& io, std::string name, unsigned slots, double slowdown)
+sim_backend::sim_backend(asio::io_context& io, std::string name, unsigned slots, double slowdown,
+                         std::uint16_t port)
     : io_(io), acceptor_(io), name_(std::move(name)), slots_(slots), slowdown_(slowdown) {
-  tcp::endpoint ep(asio::ip::make_address_v4("127.0.0.1"), 0);
+  tcp::endpoint ep(asio::ip::make_address_v4("127.0.0.1"), port);
   acceptor_.open(ep.protocol());
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
   acceptor_.bind(ep);

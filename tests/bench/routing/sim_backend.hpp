@@ -26,9 +26,11 @@ class sim_backend {
  public:
   using clock = std::chrono::steady_clock;
 
-  /// Binds 127.0.0.1:0 on `io` and starts accepting. `io` must outlive this object and run on
-  /// one thread (all state is unsynchronised).
-  sim_backend(boost::asio::io_context& io, std::string name, unsigned slots, double slowdown);
+  /// Binds 127.0.0.1:`port` (0: the kernel picks) on `io` and starts accepting; throws
+  /// boost::system::system_error when the port is taken. `io` must outlive this object and run
+  /// on one thread (all state is unsynchronised).
+  sim_backend(boost::asio::io_context& io, std::string name, unsigned slots, double slowdown,
+              std::uint16_t port = 0);
 
   std::uint16_t port() const noexcept { return port_; }
   const std::string& name() const noexcept { return name_; }
