@@ -1,9 +1,10 @@
 // Routing-quality benchmark (issue 8, scenario 3): four simulated model servers, one 3x slower,
 // requests of mixed cost arriving open-loop (Poisson) near saturation, sent through modelgate
-// with each balancing policy and through HAProxy. Prints a markdown table: throughput, p50/p99,
-// share on the slow backend, load spread and cache affinity.
+// with each balancing policy and through HAProxy. Prints a markdown table: throughput,
+// p50/p90/p99, share on the slow backend, load spread and cache affinity. Results: docs/routing.md.
 //
-//   routing_bench --proxy build/proxy/modelgate [--quick] [--rate R] [--duration S] [--no-haproxy]
+//   modelgate_routing_bench --proxy build/proxy/modelgate [--quick] [--rate R] [--duration S]
+//                           [--no-haproxy] [--only NAME] [--backend-port P]
 
 #include "tests/bench/routing/open_loop.hpp"
 #include "tests/bench/routing/sim_backend.hpp"
@@ -15,10 +16,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <iostream>
 #include <filesystem>
 #include <fstream>
-#include <map>
+#include <iostream>
 #include <optional>
 #include <random>
 #include <thread>
@@ -26,7 +26,6 @@
 
 namespace {
 namespace mb = modelgate::bench;
-using namespace std::chrono_literals;
 
 struct settings {
   double rate = 400;       // requests per second offered
