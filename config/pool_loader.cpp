@@ -108,7 +108,7 @@ outlier_detection read_outliers(const reader& r, const YAML::Node& n, const std:
 retry_policy read_retries(const reader& r, const YAML::Node& n, const std::string& where) {
   r.expect_map(n, where, {"attempts", "on", "backoff_base", "backoff_max", "budget"});
   retry_policy p;
-  p.attempts = r.integer<unsigned>(n, "attempts", where, 3, 1, 10);
+  p.attempts = r.integer<unsigned>(n, "attempts", where, p.attempts, 1, 10);
   if (n["on"]) {
     p.on_connect_failure = false;
     auto list = r.strings(n, "on", where);

@@ -148,6 +148,8 @@ class exchange_op {
     const bool head = req.method() == http::verb::head;
     const auto deadline = start_ + st_.cfg.limit.request_timeout;
     const kind give_up = has_fallback ? kind::fallback : kind::failed;
+    // A fallback pool serves better than this pool's backends in panic mode.
+    const auto none_healthy = has_fallback ? when_none_healthy::report : when_none_healthy::pool_setting;
 
     std::optional<std::uint64_t> key_hash;
     if (pcfg.policy == config::balance_policy::consistent_hash)
@@ -180,7 +182,7 @@ class exchange_op {
 
     for (;;) {
       if (!backend) {
-        auto picked = w_.balancer(pi).pick(key_hash, tried, clock::now());
+        auto picked = w_.balancer(pi).pick(key_hash, tried, clock::now(), none_healthy);
         if (picked.what == pick_result::outcome::no_healthy_backend) co_return pool_outcome{give_up, false, proxy_errc::no_healthy_backend};
         if (picked.what == pick_result::outcome::circuit_open) co_return pool_outcome{give_up, false, proxy_errc::circuit_open};
         if (picked.what != pick_result::outcome::picked) co_return pool_outcome{give_up, false, last};

@@ -75,7 +75,8 @@ proxy_metrics::proxy_metrics(const config::proxy_config& cfg,
   auto& ejections = counter(*registry_, "modelgate_upstream_ejections_total",
                             "Times passive outlier detection ejected a backend");
   auto& backend_retries = counter(*registry_, "modelgate_upstream_failed_attempts_total",
-                                  "Attempts on a backend that were retried elsewhere after it failed");
+                                  "Attempts on a backend that failed (connect failure, reset, invalid "
+                                  "response, response timeout or 5xx), retried or not");
   auto& in_flight = gauge(*registry_, "modelgate_upstream_in_flight",
                           "Requests this proxy has in flight to a backend");
   auto& queue_depth = gauge(*registry_, "modelgate_upstream_reported_queue_depth",

@@ -19,7 +19,7 @@ balancer::balancer(pool_live& live, std::uint64_t seed)
 }
 
 pick_result balancer::pick(std::optional<std::uint64_t> key_hash, const backend_set& tried,
-                           pool_live::clock::time_point now) {
+                           pool_live::clock::time_point now, when_none_healthy none_healthy) {
   const auto& cfg = live_.cfg();
   const auto n = live_.size();
   const auto cap = cfg.max_inflight_per_backend;
@@ -33,11 +33,13 @@ pick_result balancer::pick(std::optional<std::uint64_t> key_hash, const backend_
     untried_healthy[b] = ok;
   }
   if (!any_untried) return {pick_result::outcome::exhausted};
-  // No healthy backend left: panic mode spreads over all of them rather than failing everything
-  // (but never to a DNS slot without an address).
+  // No healthy backend left: panic mode spreads over all of them rather than failing everything,
+  // unless the caller has a fallback pool, which is better than backends known to be down. Never
+  // to a DNS slot without an address.
   backend_set candidates = untried_healthy;
   if (healthy.none()) {
-    if (!cfg.panic || live_.present_count() == 0) return {pick_result::outcome::no_healthy_backend};
+    if (!cfg.panic || none_healthy == when_none_healthy::report || live_.present_count() == 0)
+      return {pick_result::outcome::no_healthy_backend};
     for (std::size_t b = 0; b < n; ++b) candidates[b] = !tried[b] && live_.present(b);
   }
   if (candidates.none()) return {pick_result::outcome::exhausted};

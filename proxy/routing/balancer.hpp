@@ -23,6 +23,10 @@ struct pick_result {
   std::size_t backend = 0;
 };
 
+/// What pick() does when no backend of the pool is healthy: what the pool's `panic` setting
+/// says, or report no_healthy_backend so that a route's fallback pool serves instead.
+enum class when_none_healthy { pool_setting, report };
+
 class balancer {
  public:
   balancer(pool_live& live, std::uint64_t seed);
@@ -30,7 +34,8 @@ class balancer {
   /// Picks a backend outside `tried`. `key_hash` is the request's hash key (consistent_hash);
   /// without one a consistent_hash pool falls back to least_queue.
   pick_result pick(std::optional<std::uint64_t> key_hash, const backend_set& tried,
-                   pool_live::clock::time_point now);
+                   pool_live::clock::time_point now,
+                   when_none_healthy none_healthy = when_none_healthy::pool_setting);
 
  private:
   std::optional<std::size_t> pick_hashed(std::uint64_t h, const backend_set& allowed);

@@ -14,9 +14,12 @@ route_table::route_table(const std::vector<config::route>& routes) : routes_(rou
 std::optional<std::size_t> route_table::match(const route_input& in) const {
   auto path = in.target.substr(0, in.target.find_first_of("?#"));
   auto host = in.host;
-  // Strip a port, but not the colons of a bracketed IPv6 literal.
-  if (auto colon = host.rfind(':'); colon != std::string_view::npos && host.find(']') == std::string_view::npos)
+  // Strip a port: "name:8443" → "name", "[::1]:8443" → "[::1]" (an IPv6 literal keeps its colons).
+  if (host.starts_with('[')) {
+    if (auto close = host.find(']'); close != std::string_view::npos) host = host.substr(0, close + 1);
+  } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
     host = host.substr(0, colon);
+  }
   for (std::size_t i = 0; i < routes_.size(); ++i) {
     const auto& r = routes_[i];
     if (!path.starts_with(r.path_prefix)) continue;

@@ -267,6 +267,27 @@ TEST_F(BalancingTest, FallbackPoolAnswersWhenThePrimaryFails) {
   EXPECT_EQ(client().get("/v1/x").body(), "u1");
 }
 
+TEST_F(BalancingTest, FallbackPoolServesWhenNoPrimaryBackendIsHealthy) {
+  // The primary answers traffic but fails its checks; panic mode (the default) must not win
+  // over the route's fallback.
+  make_upstreams(2);
+  upstreams[0]->on("/healthz", ts::upstream_behaviour::fixed(503, "sick"));
+  std::string yaml =
+      "listeners:\n  - address: 127.0.0.1:0\n    tls: { cert: server.crt, key: server.key }\n"
+      "admin: { address: 127.0.0.1:0 }\naccess_log: { path: off }\n"
+      "pools:\n"
+      "  - name: big\n    backends: [ { address: " + upstreams[0]->address() + " } ]\n"
+      "    health: { path: /healthz, interval: 50ms, timeout: 200ms, unhealthy_after: 1 }\n"
+      "  - { name: small, backends: [ { address: " + upstreams[1]->address() + " } ] }\n"
+      "routes:\n"
+      "  - { path_prefix: /v1/, pool: big, fallback: small }\n";
+  start_yaml(yaml);
+  ASSERT_TRUE(ts::eventually([&] {
+    return metric("modelgate_upstream_healthy", upstreams[0]->address()) == 0;
+  }));
+  EXPECT_EQ(spread(4)["u1"], 4);
+}
+
 TEST_F(BalancingTest, CircuitBreakerAnswers503WithRetryAfter) {
   make_upstreams(1);
   upstreams[0]->otherwise(ts::upstream_behaviour::fixed(200, "u0").with_delay(500ms));

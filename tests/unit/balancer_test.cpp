@@ -261,6 +261,22 @@ TEST(Balancer, WithoutPanicNoHealthyBackendIsAnError) {
   EXPECT_EQ(r.backend, 1u);
 }
 
+TEST(Balancer, NoPanicWhenTheCallerHasAFallback) {
+  // panic: true (the default), but a route with a fallback pool asks to be told instead.
+  pool_live live(make_pool({1, 1}));
+  balancer bal(live, 1);
+  live.at(0).probe_healthy = false;
+  live.at(1).probe_healthy = false;
+  EXPECT_EQ(bal.pick(std::nullopt, {}, t0, when_none_healthy::report).what,
+            pick_result::outcome::no_healthy_backend);
+  EXPECT_EQ(bal.pick(std::nullopt, {}, t0).what, pick_result::outcome::picked);
+  // With a healthy backend the fallback is not needed.
+  live.at(1).probe_healthy = true;
+  auto r = bal.pick(std::nullopt, {}, t0, when_none_healthy::report);
+  EXPECT_EQ(r.what, pick_result::outcome::picked);
+  EXPECT_EQ(r.backend, 1u);
+}
+
 TEST(Balancer, CircuitOpenWhenEveryCandidateIsAtMaxInFlight) {
   auto cfg = make_pool({1, 1, 1});
   cfg.max_inflight_per_backend = 2;

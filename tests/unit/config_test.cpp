@@ -206,6 +206,25 @@ routes:
   EXPECT_EQ(c.routes[1].path, "/v1/x");
 }
 
+TEST(Config, RetriesBlockKeepsTheDefaultsItDoesNotSet) {
+  // Writing only `on` must not change the number of attempts a pool without `retries` gets.
+  auto c = load_config_text(R"(listeners: [ { address: 127.0.0.1:0 } ]
+pools:
+  - { name: a, backends: [ { address: 127.0.0.1:1 } ] }
+  - { name: b, backends: [ { address: 127.0.0.1:2 } ], retries: { on: [503] } }
+routes: [ { pool: a } ]
+)", "/x/c.yaml");
+  const retry_policy defaults;
+  EXPECT_EQ(c.pools[0].retries.attempts, defaults.attempts);
+  EXPECT_TRUE(c.pools[0].retries.on_connect_failure);
+  const auto& b = c.pools[1].retries;
+  EXPECT_EQ(b.attempts, defaults.attempts);
+  EXPECT_FALSE(b.on_connect_failure);
+  EXPECT_EQ(b.statuses, std::vector<unsigned>{503});
+  EXPECT_EQ(b.backoff_base, defaults.backoff_base);
+  EXPECT_DOUBLE_EQ(b.budget, defaults.budget);
+}
+
 TEST(Config, RoutingErrorsNameTheKey) {
   const std::string head = "listeners: [ { address: 127.0.0.1:0 } ]\npools:\n  - name: p\n    backends: [ { address: 127.0.0.1:1 } ]\n";
   const std::string tail = "routes: [ { pool: p } ]\n";

@@ -72,3 +72,14 @@ TEST(RouteTable, HostHeaderAndModelMatchers) {
   EXPECT_EQ(t.match({"/v2/health/live", "h", nullptr, {}}), 3u);
   EXPECT_EQ(t.match({"/v2/health/live/x", "h", nullptr, {}}), std::nullopt);
 }
+
+TEST(RouteTable, HostMatchIgnoresThePortOfIpv6Literals) {
+  std::vector<modelgate::config::route> routes(2);
+  routes[0].host = "[::1]";
+  routes[1].host = "localhost";
+  route_table t(routes);
+  EXPECT_EQ(t.match({"/", "[::1]", nullptr, {}}), 0u);
+  EXPECT_EQ(t.match({"/", "[::1]:8443", nullptr, {}}), 0u);
+  EXPECT_EQ(t.match({"/", "localhost:8443", nullptr, {}}), 1u);
+  EXPECT_EQ(t.match({"/", "[::2]:8443", nullptr, {}}), std::nullopt);
+}
