@@ -229,6 +229,14 @@ asio::awaitable<std::optional<refusal>> request_admission::admit(
   co_return r;
 }
 
+asio::awaitable<bool> request_admission::refuse(worker& w, downstream& d, const refusal& r,
+                                                std::string_view request_id, bool keep_alive) {
+  auto& st = w.state();
+  st.metrics.count_error(r.label);
+  keep_alive = keep_alive && !st.draining.load(std::memory_order_relaxed);
+  co_return co_await send_refusal(d, r, request_id, keep_alive) && keep_alive;
+}
+
 void request_admission::on_response_header(http::response_header<>& res) {
   if (!ticket_) return;
   for (const auto& h : quota::response_headers(ticket_->verdict)) res.set(h.name, h.value);

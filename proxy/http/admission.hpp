@@ -105,6 +105,11 @@ class request_admission {
                                                 const request_view& view,
                                                 const std::optional<std::string>& model);
 
+  /// Sends `r` (counted in modelgate_errors_total). Returns true when the connection may carry
+  /// another request.
+  asio::awaitable<bool> refuse(worker& w, downstream& d, const refusal& r,
+                               std::string_view request_id, bool keep_alive);
+
   /// Adds the x-ratelimit-* headers and chooses how usage is read (JSON or SSE).
   void on_response_header(boost::beast::http::response_header<>& res);
 

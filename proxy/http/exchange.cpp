@@ -107,8 +107,11 @@ class exchange_op {
     if (st_.routes.needs_model() && (model = requested_model(view))) in.model = *model;
     route_ = st_.routes.match(in);
     if (!route_) co_return co_await fail(proxy_errc::no_route, req.keep_alive());
-    if (auto no = co_await admission_.admit(w_, req, st_.cfg.routes[*route_], view, model))
-      co_return co_await refuse(*no, req.keep_alive());
+    if (auto no = co_await admission_.admit(w_, req, st_.cfg.routes[*route_], view, model)) {
+      status_ = no->status;
+      error_ = no->label;
+      co_return co_await admission_.refuse(w_, d_, *no, request_id_, req.keep_alive());
+    }
     co_return co_await forward(view);
   }
 
@@ -360,14 +363,6 @@ class exchange_op {
     if (request_id_.empty()) request_id_ = w_.next_request_id();
     bool written = co_await d_.send_error(e, request_id_, keep_alive);
     co_return written && keep_alive;
-  }
-
-  asio::awaitable<bool> refuse(const refusal& r, bool keep_alive) {
-    status_ = r.status;
-    error_ = r.label;
-    st_.metrics.count_error(r.label);
-    keep_alive = keep_alive && !st_.draining.load(std::memory_order_relaxed);
-    co_return co_await send_refusal(d_, r, request_id_, keep_alive) && keep_alive;
   }
 
   void record() {
