@@ -44,6 +44,9 @@ TEST_F(QuotaTest, MissingOrUnknownKeyIs401WithWwwAuthenticateAndAJsonBody) {
   EXPECT_EQ(cl.get("/public/status").result_int(), 200);
 
   auto m = metrics();
+  if (auto findings = quota_e2e::promtool_findings(dir, m)) {
+    EXPECT_EQ(*findings, "") << "promtool check metrics";
+  }
   EXPECT_EQ(ts::metric_sum(m, "modelgate_auth_rejections_total{reason=\"missing_key\"}"), 1.0);
   EXPECT_EQ(ts::metric_sum(m, "modelgate_auth_rejections_total{reason=\"unknown_key\"}"), 2.0);
   EXPECT_EQ(ts::metric_sum(m, "modelgate_quota_requests_total{key=\"team-a\"}"), 2.0);

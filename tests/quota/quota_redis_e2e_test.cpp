@@ -9,7 +9,7 @@ using quota_e2e::bearer_a;
 class QuotaRedisTest : public QuotaTest {
  protected:
   void SetUp() override {
-    auto bin = quota_e2e::find_redis_server();
+    auto bin = quota_e2e::on_path("redis-server");
     if (!bin) GTEST_SKIP() << "redis-server not installed";
     redis.emplace(*bin, dir, ts::unused_port());
     ASSERT_TRUE(redis->start()) << ts::read_file(dir.file("redis.out"));
@@ -67,6 +67,9 @@ TEST_F(QuotaRedisTest, RedisDownWithOnErrorDenyIs503ThenRecovers) {
   EXPECT_GE(metric("modelgate_quota_store_errors_total"), 1.0);
   EXPECT_EQ(metric("modelgate_quota_rejections_total{key=\"team-a\",reason=\"unavailable\"}"),
             1.0);
+  if (auto findings = quota_e2e::promtool_findings(dir, metrics())) {
+    EXPECT_EQ(*findings, "") << "promtool check metrics";
+  }
   // The proxy keeps serving other requests meanwhile (health, metrics) and reconnects by itself.
   ASSERT_TRUE(redis->start());
   EXPECT_TRUE(ts::eventually([&] { return status(proxy) == 200; }, 5s));
