@@ -29,7 +29,7 @@ struct api_key_entry {
 };
 
 struct auth_settings {
-  std::vector<api_key_entry> keys;  // empty: no authentication anywhere
+  std::vector<api_key_entry> keys;              // empty: no authentication anywhere
   std::uint64_t default_token_estimate = 1024;  // reserved when a request has no max_tokens
   bool enabled() const noexcept { return !keys.empty(); }
 };

@@ -138,13 +138,16 @@ quota_store_settings read_quota_store(const reader& r, const YAML::Node& n) {
   quota_store_settings s;
   if (!n) return s;
   const std::string w = "quota_store";
-  r.expect_map(n, w,
-               {"kind", "address", "on_error", "timeout", "pool_size", "reconnect_backoff",
-                "key_prefix"});
+  r.expect_map(
+      n, w,
+      {"kind", "address", "on_error", "timeout", "pool_size", "reconnect_backoff", "key_prefix"});
   auto kind = r.string(n, "kind", w, "local");
-  if (kind == "local") s.kind = quota_store_settings::store::local;
-  else if (kind == "redis") s.kind = quota_store_settings::store::redis;
-  else r.fail(n["kind"], w + ".kind", "expected local or redis, got '" + kind + "'");
+  if (kind == "local")
+    s.kind = quota_store_settings::store::local;
+  else if (kind == "redis")
+    s.kind = quota_store_settings::store::redis;
+  else
+    r.fail(n["kind"], w + ".kind", "expected local or redis, got '" + kind + "'");
   if (s.kind == quota_store_settings::store::redis) {
     auto a = r.address(n, w, false);
     s.host = a.host;
@@ -153,9 +156,12 @@ quota_store_settings read_quota_store(const reader& r, const YAML::Node& n) {
     r.fail(n["address"], w + ".address", "only used with kind: redis");
   }
   auto on_error = r.string(n, "on_error", w, "allow");
-  if (on_error == "allow") s.on_error = quota_store_settings::on_failure::allow;
-  else if (on_error == "deny") s.on_error = quota_store_settings::on_failure::deny;
-  else r.fail(n["on_error"], w + ".on_error", "expected allow or deny, got '" + on_error + "'");
+  if (on_error == "allow")
+    s.on_error = quota_store_settings::on_failure::allow;
+  else if (on_error == "deny")
+    s.on_error = quota_store_settings::on_failure::deny;
+  else
+    r.fail(n["on_error"], w + ".on_error", "expected allow or deny, got '" + on_error + "'");
   s.timeout = r.dur(n, "timeout", w, s.timeout);
   s.pool_size = r.integer<std::size_t>(n, "pool_size", w, s.pool_size, 1, 256);
   s.reconnect_backoff = r.dur(n, "reconnect_backoff", w, s.reconnect_backoff);

@@ -46,13 +46,18 @@ refusal_text text_of(quota::reject_reason r) {
   using rr = quota::reject_reason;
   switch (r) {
     case rr::unauthorized:
-      return {"unauthorized", "missing or unknown API key (send Authorization: Bearer KEY or x-api-key)"};
-    case rr::forbidden: return {"forbidden", "this API key may not use this route or model"};
-    case rr::rate: return {"rate_limited", "request rate limit of this API key exceeded"};
+      return {"unauthorized",
+              "missing or unknown API key (send Authorization: Bearer KEY or x-api-key)"};
+    case rr::forbidden:
+      return {"forbidden", "this API key may not use this route or model"};
+    case rr::rate:
+      return {"rate_limited", "request rate limit of this API key exceeded"};
     case rr::concurrency:
       return {"concurrency_limited", "too many requests of this API key in flight"};
-    case rr::tokens: return {"tokens_limited", "token-per-minute limit of this API key exceeded"};
-    case rr::unavailable: return {"quota_unavailable", "the quota store is unavailable"};
+    case rr::tokens:
+      return {"tokens_limited", "token-per-minute limit of this API key exceeded"};
+    case rr::unavailable:
+      return {"quota_unavailable", "the quota store is unavailable"};
   }
   return {"unknown", "internal error"};
 }
@@ -93,8 +98,8 @@ quota_state::quota_state(const config::proxy_config& cfg, prometheus::Registry& 
   unknown_key = &auth_rejections.Add({{"reason", "unknown_key"}});
   store_fallbacks = &fallbacks.Add({});
   if (store.kind == config::quota_store_settings::store::redis)
-    for (auto kind : {"timeout", "connect_failed", "backing_off", "disconnected", "protocol",
-                      "script"})
+    for (auto kind :
+         {"timeout", "connect_failed", "backing_off", "disconnected", "protocol", "script"})
       store_errors->Add({{"kind", kind}});
   using rr = quota::reject_reason;
   for (const auto& k : keys.keys()) {
@@ -216,9 +221,10 @@ asio::awaitable<std::optional<refusal>> request_admission::admit(
   key_index_ = static_cast<std::size_t>(auth.key - st.keys.keys().data());
   const auto& counters = st.per_key[key_index_];
   counters.requests->Increment();
-  const std::uint64_t estimate = auth.key->quota.limits_tokens()
-                                     ? quota::token_estimate(req.body(), st.auth.default_token_estimate)
-                                     : 0;
+  const std::uint64_t estimate =
+      auth.key->quota.limits_tokens()
+          ? quota::token_estimate(req.body(), st.auth.default_token_estimate)
+          : 0;
   ticket_ = co_await gate_->gate().admit(*auth.key, estimate, quota::clock::now());
   if (ticket_->store_error) st.count_store_error(ticket_->store_error);
   if (ticket_->fell_back) st.store_fallbacks->Increment();

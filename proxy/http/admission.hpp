@@ -54,7 +54,7 @@ class quota_state {
   const config::quota_store_settings& store;
   const quota::key_table keys;
   quota::local_store local;
-  bool keys_name_models = false;  // some allow-list entry is a model name
+  bool keys_name_models = false;      // some allow-list entry is a model name
   std::vector<key_counters> per_key;  // parallel to keys.keys()
   prometheus::Counter* missing_key = nullptr;
   prometheus::Counter* unknown_key = nullptr;

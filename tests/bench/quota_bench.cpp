@@ -35,8 +35,8 @@ quota_limits wide_limits() {
 key_table table_of(std::size_t n) {
   std::vector<api_key> keys;
   for (std::size_t i = 0; i < n; ++i)
-    keys.push_back(api_key{"key-" + std::to_string(i), sha256("sk-" + std::to_string(i)), {},
-                           wide_limits()});
+    keys.push_back(
+        api_key{"key-" + std::to_string(i), sha256("sk-" + std::to_string(i)), {}, wide_limits()});
   return key_table(std::move(keys));
 }
 
@@ -64,12 +64,15 @@ void quota_gate_local_admit_and_settle(benchmark::State& state) {
   quota_gate gate(store, nullptr, on_store_error::allow);
   api_key key{"team-a", sha256("sk-a"), {}, wide_limits()};
   asio::io_context io;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    for (auto _ : state) {
-      auto t = co_await gate.admit(key, 100, clock::now());
-      co_await gate.settle(t, 90, clock::now());
-    }
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        for (auto _ : state) {
+          auto t = co_await gate.admit(key, 100, clock::now());
+          co_await gate.settle(t, 90, clock::now());
+        }
+      },
+      asio::detached);
   io.run();
 }
 BENCHMARK(quota_gate_local_admit_and_settle);
@@ -90,14 +93,17 @@ void redis_store_admit(benchmark::State& state) {
   redis_store store(io.get_executor(), o);
   const auto limits = wide_limits();
   std::uint64_t errors = 0;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    co_await store.start();
-    for (auto _ : state) {
-      auto [ec, d] = co_await store.admit("team-a", limits, 100);
-      errors += ec ? 1 : 0;
-      benchmark::DoNotOptimize(d.rejected);
-    }
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        co_await store.start();
+        for (auto _ : state) {
+          auto [ec, d] = co_await store.admit("team-a", limits, 100);
+          errors += ec ? 1 : 0;
+          benchmark::DoNotOptimize(d.rejected);
+        }
+      },
+      asio::detached);
   io.run();
   if (errors) state.SkipWithError("Redis calls failed");
 }

@@ -63,9 +63,11 @@ TEST(AuthConfig, KeysQuotasStoreAndFlagsLoad) {
       sha256: ")" + hex_a + R"("
       routes: [ /v1/, llama ]
       quota: { requests_per_second: 0.5, burst: 3, max_concurrent: 2, tokens_per_minute: 1000 }
-    - { id: team-b, sha256: ")" + std::string(64, 'B') + R"(" }
+    - { id: team-b, sha256: ")" +
+                                std::string(64, 'B') + R"(" }
 quota_store: { kind: redis, address: "localhost:6380", on_error: deny, timeout: 20ms, pool_size: 2 }
-)", "/x.yaml");
+)",
+                            "/x.yaml");
   ASSERT_EQ(c.auth.keys.size(), 2u);
   EXPECT_TRUE(c.auth.enabled());
   EXPECT_EQ(c.auth.default_token_estimate, 256u);

@@ -59,9 +59,9 @@ class redis_child {
       : bin_(std::move(bin)), dir_(dir), port_(port) {}
 
   bool start() {
-    child_.emplace(std::vector<std::string>{bin_.string(), "--port", std::to_string(port_), "--bind",
-                                            "127.0.0.1", "--save", "", "--appendonly", "no",
-                                            "--dir", dir_.path().string()},
+    child_.emplace(std::vector<std::string>{bin_.string(), "--port", std::to_string(port_),
+                                            "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                                            "no", "--dir", dir_.path().string()},
                    ts::child_io{{}, dir_.file("redis.out"), dir_.file("redis.err")});
     return ts::eventually([&] { return ping(); }, 10s);
   }
@@ -98,8 +98,8 @@ class QuotaTest : public ProxyTest {
   /// `auth:` YAML with one key `team-a` (key_a) and the given quota/routes (flow style).
   std::string auth_yaml(const std::string& quota, const std::string& routes = "",
                         const std::string& extra = "") const {
-    std::string y = "auth:\n" + extra + "  keys:\n    - id: team-a\n      sha256: \"" + sha_a +
-                    "\"\n";
+    std::string y =
+        "auth:\n" + extra + "  keys:\n    - id: team-a\n      sha256: \"" + sha_a + "\"\n";
     if (!routes.empty()) y += "      routes: " + routes + "\n";
     if (!quota.empty()) y += "      quota: " + quota + "\n";
     return y;

@@ -66,8 +66,7 @@ TEST_F(QuotaTest, RouteOutsideTheKeysAllowListIs403) {
   EXPECT_EQ(res.result_int(), 403);
   EXPECT_NE(res.body().find("\"type\":\"forbidden\""), std::string::npos) << res.body();
   EXPECT_EQ(header(res, "WWW-Authenticate"), "");
-  EXPECT_EQ(cl.post("/v1/chat/completions", "{}", {{"Authorization", bearer_a}}).result_int(),
-            200);
+  EXPECT_EQ(cl.post("/v1/chat/completions", "{}", {{"Authorization", bearer_a}}).result_int(), 200);
   EXPECT_EQ(metric("modelgate_quota_rejections_total{key=\"team-a\",reason=\"forbidden\"}"), 1.0);
 }
 
@@ -125,18 +124,21 @@ TEST_F(QuotaTest, ConcurrencySlotComesBackOnCompletionAndOnClientDisconnect) {
   EXPECT_EQ(other.get("/v1/fast", {{"Authorization", bearer_a}}).result_int(), 429);
   gone.close();
   EXPECT_TRUE(ts::eventually(
-      [&] { return client().get("/v1/fast", {{"Authorization", bearer_a}}).result_int() == 200; },
+      [&] {
+        return client().get("/v1/fast", {{"Authorization", bearer_a}}).result_int() == 200;
+      },
       3s));
   // At least the two refusals above (the polling loop may add more while the slot is taken).
-  EXPECT_GE(metric("modelgate_quota_rejections_total{key=\"team-a\",reason=\"concurrency\"}"),
-            2.0);
+  EXPECT_GE(metric("modelgate_quota_rejections_total{key=\"team-a\",reason=\"concurrency\"}"), 2.0);
 }
 
 TEST_F(QuotaTest, TokensPerMinuteAreReservedThenReconciledFromJsonUsage) {
-  upstream.on("/v1/chat/completions",
-              ts::upstream_behaviour::fixed(
-                  200, R"({"id":"x","usage":{"prompt_tokens":20,"completion_tokens":70,"total_tokens":90}})",
-                  "application/json"));
+  upstream.on(
+      "/v1/chat/completions",
+      ts::upstream_behaviour::fixed(
+          200,
+          R"({"id":"x","usage":{"prompt_tokens":20,"completion_tokens":70,"total_tokens":90}})",
+          "application/json"));
   auto c = config();
   c.extra_yaml = auth_yaml("{ tokens_per_minute: 100 }", "", "  default_token_estimate: 10\n");
   start(c);
@@ -178,7 +180,8 @@ TEST_F(QuotaTest, TokensAreReconciledFromTheLastSseEventWithUsage) {
   EXPECT_EQ(res.body(), stream);  // relayed unchanged
   ASSERT_TRUE(ts::eventually(
       [&] { return metric("modelgate_quota_tokens_total{key=\"team-a\"}") == 80.0; }));
-  auto over = cl.post("/v1/chat/completions", R"({"max_tokens":30})", {{"Authorization", bearer_a}});
+  auto over =
+      cl.post("/v1/chat/completions", R"({"max_tokens":30})", {{"Authorization", bearer_a}});
   EXPECT_EQ(over.result_int(), 429);
 }
 

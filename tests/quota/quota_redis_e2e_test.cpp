@@ -48,10 +48,11 @@ TEST_F(QuotaRedisTest, TwoProxiesSharingRedisAdmitTheRateOnceInTotal) {
   EXPECT_EQ(ok, 4) << "each proxy alone would admit 4";
   EXPECT_EQ(limited, 6);
   EXPECT_EQ(upstream.requests(), 4u);
-  const auto sum = metric("modelgate_quota_rejections_total{key=\"team-a\",reason=\"rate\"}") +
-                   ts::metric_sum(other->admin_get("/metrics"),
-                                  "modelgate_quota_rejections_total{key=\"team-a\",reason=\"rate\"}")
-                       .value_or(0);
+  const auto sum =
+      metric("modelgate_quota_rejections_total{key=\"team-a\",reason=\"rate\"}") +
+      ts::metric_sum(other->admin_get("/metrics"),
+                     "modelgate_quota_rejections_total{key=\"team-a\",reason=\"rate\"}")
+          .value_or(0);
   EXPECT_EQ(sum, 6.0);
 }
 
@@ -65,8 +66,7 @@ TEST_F(QuotaRedisTest, RedisDownWithOnErrorDenyIs503ThenRecovers) {
   EXPECT_EQ(header(res, "Retry-After"), "1");
   EXPECT_NE(res.body().find("quota_unavailable"), std::string::npos) << res.body();
   EXPECT_GE(metric("modelgate_quota_store_errors_total"), 1.0);
-  EXPECT_EQ(metric("modelgate_quota_rejections_total{key=\"team-a\",reason=\"unavailable\"}"),
-            1.0);
+  EXPECT_EQ(metric("modelgate_quota_rejections_total{key=\"team-a\",reason=\"unavailable\"}"), 1.0);
   if (auto findings = quota_e2e::promtool_findings(dir, metrics())) {
     EXPECT_EQ(*findings, "") << "promtool check metrics";
   }
