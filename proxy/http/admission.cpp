@@ -245,6 +245,7 @@ asio::awaitable<bool> request_admission::refuse(worker& w, downstream& d, const 
 
 void request_admission::on_response_header(http::response_header<>& res) {
   if (!ticket_) return;
+  relayed_ = true;
   for (const auto& h : quota::response_headers(ticket_->verdict)) res.set(h.name, h.value);
   const auto type = res[http::field::content_type];
   if (boost::beast::iequals(type.substr(0, 17), "text/event-stream")) {
@@ -275,7 +276,9 @@ asio::awaitable<void> request_admission::finish() {
   if (!ticket_) co_return;
   ticket_->permit.release();
   std::optional<std::uint64_t> used;
-  if (source_ == usage_from::sse) {
+  if (!relayed_) {
+    used = 0;  // the proxy answered with an error of its own: the client got no tokens
+  } else if (source_ == usage_from::sse) {
     sse_->finish();
     used = sse_->total_tokens();
   } else if (source_ == usage_from::json && !json_too_big_) {

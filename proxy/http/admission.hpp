@@ -116,7 +116,8 @@ class request_admission {
   /// A piece of the relayed response body (not copied for SSE; JSON is teed up to 1 MiB).
   void on_body(const void* data, std::size_t size);
 
-  /// After the exchange: releases the permit, counts the usage and settles the reservation.
+  /// After the exchange: releases the permit, counts the usage and settles the reservation
+  /// (refunded in full when no upstream response was relayed: 502/503/504 from the proxy).
   asio::awaitable<void> finish();
 
  private:
@@ -128,6 +129,7 @@ class request_admission {
   usage_from source_ = usage_from::none;
   std::string json_;
   bool json_too_big_ = false;
+  bool relayed_ = false;  // an upstream response started; else the proxy answered itself
   std::optional<quota::sse_usage_scanner> sse_;
 };
 

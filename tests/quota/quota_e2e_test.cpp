@@ -164,6 +164,19 @@ TEST_F(QuotaTest, TokensPerMinuteAreReservedThenReconciledFromJsonUsage) {
   EXPECT_EQ(metric("modelgate_quota_rejections_total{key=\"team-a\",reason=\"tokens\"}"), 1.0);
 }
 
+TEST_F(QuotaTest, AProxyErrorRefundsTheTokenReservation) {
+  upstream.on("/v1/broken", ts::upstream_behaviour::hang_up());
+  auto c = config();
+  c.extra_yaml = auth_yaml("{ tokens_per_minute: 100 }", "", "  default_token_estimate: 60\n");
+  start(c);
+  auto cl = client();
+  // 60 reserved, then 502: given back, so the next 60 fit (without the refund only 40 would).
+  EXPECT_EQ(cl.get("/v1/broken", {{"Authorization", bearer_a}}).result_int(), 502);
+  auto res = client().get("/v1/ok", {{"Authorization", bearer_a}});
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(header(res, "x-ratelimit-remaining-tokens"), "40");
+}
+
 TEST_F(QuotaTest, TokensAreReconciledFromTheLastSseEventWithUsage) {
   const std::string stream =
       "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n"
