@@ -2,6 +2,8 @@
 // Typed, validated modelgate configuration. Produced only by load_config(); every value here
 // has passed validation, so the rest of the program never re-checks it.
 
+#include "config/auth_config.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -28,6 +30,7 @@ struct server_tls {
 struct listener {
   host_port address;
   std::optional<server_tls> tls;
+  std::vector<cidr> allow_cidrs;  // empty: any client address
 };
 
 struct admin {
@@ -156,6 +159,7 @@ struct route {
   std::size_t pool_index = 0;
   std::optional<std::size_t> fallback_index;  // pool used when `pool` cannot serve
   std::string fallback;
+  bool is_public = false;  // `public: true`: no API key needed
 };
 
 struct proxy_config {
@@ -168,6 +172,8 @@ struct proxy_config {
   duration drain_timeout = std::chrono::seconds(30);
   std::vector<pool> pools;
   std::vector<route> routes;
+  auth_settings auth;
+  quota_store_settings quota_store;
 };
 
 }  // namespace modelgate::config

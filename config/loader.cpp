@@ -1,5 +1,6 @@
 #include "config/loader.hpp"
 
+#include "config/auth_loader.hpp"
 #include "config/pool_loader.hpp"
 #include "config/yaml_reader.hpp"
 
@@ -60,7 +61,7 @@ namespace {
 using detail::reader;
 
 listener read_listener(const reader& r, const YAML::Node& n, const std::string& where) {
-  r.expect_map(n, where, {"address", "tls"});
+  r.expect_map(n, where, {"address", "tls", "allow_cidrs"});
   listener l;
   l.address = r.address(n, where, true);
   if (auto tls = n["tls"]) {
@@ -68,6 +69,7 @@ listener read_listener(const reader& r, const YAML::Node& n, const std::string& 
     r.expect_map(tls, w, {"cert", "key"});
     l.tls = server_tls{r.file(tls, "cert", w), r.file(tls, "key", w)};
   }
+  l.allow_cidrs = detail::read_allow_cidrs(r, n, where);
   return l;
 }
 
@@ -107,7 +109,7 @@ proxy_config read_root(const reader& r, const YAML::Node& root) {
   if (!root || root.IsNull()) r.fail(root, "", "the file is empty");
   r.expect_map(root, "",
                {"workers", "listeners", "admin", "limits", "access_log", "drain_timeout", "pools",
-                "routes"});
+                "routes", "auth", "quota_store"});
   proxy_config c;
   c.source = r.source();
   unsigned hw = std::max(1u, std::thread::hardware_concurrency());
@@ -145,6 +147,8 @@ proxy_config read_root(const reader& r, const YAML::Node& root) {
     r.fail(routes, "routes", "expected a non-empty list of routes");
   for (std::size_t i = 0; i < routes.size(); ++i)
     c.routes.push_back(detail::read_route(r, routes[i], "routes[" + std::to_string(i) + "]", c.pools));
+  c.auth = detail::read_auth(r, root["auth"]);
+  c.quota_store = detail::read_quota_store(r, root["quota_store"]);
   return c;
 }
 

@@ -192,9 +192,11 @@ pool read_pool(const reader& r, const YAML::Node& n, const std::string& where) {
 
 route read_route(const reader& r, const YAML::Node& n, const std::string& where,
                  const std::vector<pool>& pools) {
-  r.expect_map(n, where, {"name", "path_prefix", "path", "host", "header", "model", "pool", "fallback"});
+  r.expect_map(n, where, {"name", "path_prefix", "path", "host", "header", "model", "pool", "fallback",
+                         "public"});
   route rt;
   rt.path_prefix = r.string(n, "path_prefix", where, "");
+  rt.is_public = r.boolean(n, "public", where, false);
   if (!rt.path_prefix.empty() && rt.path_prefix.front() != '/')
     r.fail(n["path_prefix"], where + ".path_prefix", "must start with '/'");
   rt.path = r.string(n, "path", where, "");

@@ -2,6 +2,7 @@
 
 #include "config/loader.hpp"
 #include "proxy/http/tls_context.hpp"
+#include "proxy/quota/key_table.hpp"
 #include "proxy/server.hpp"
 
 #include <CLI/CLI.hpp>
@@ -49,7 +50,18 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_path, "Run the proxy with this YAML file");
   app.add_option("--check-config", check_path, "Validate this YAML file and exit (0: valid)");
   app.add_flag("--version", version, "Print the version and exit");
+  std::string raw_key;
+  auto* hash_key = app.add_subcommand(
+      "hash-key", "Print the SHA-256 (hex) of an API key, for auth.keys[].sha256");
+  hash_key->add_option("KEY", raw_key, "The key; '-' reads it from stdin (keeps it out of shell history)")
+      ->required();
   CLI11_PARSE(app, argc, argv);
+
+  if (*hash_key) {
+    if (raw_key == "-" && !std::getline(std::cin, raw_key)) return 2;
+    std::cout << modelgate::quota::hash_key(raw_key) << "\n";
+    return 0;
+  }
 
   if (version) {
     std::cout << "modelgate " << MODELGATE_VERSION << "\n";

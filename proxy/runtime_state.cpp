@@ -5,7 +5,7 @@
 namespace modelgate::proxy {
 
 runtime_state::runtime_state(config::proxy_config c)
-    : cfg(std::move(c)), routes(cfg.routes), metrics(cfg), log(cfg.log) {
+    : cfg(std::move(c)), routes(cfg.routes), metrics(cfg), log(cfg.log), quota(cfg, metrics.registry()) {
   for (const auto& l : cfg.listeners)
     listener_tls.push_back(l.tls ? make_server_tls(*l.tls) : nullptr);
   for (const auto& p : cfg.pools) {

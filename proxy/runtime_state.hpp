@@ -3,6 +3,7 @@
 // table, TLS contexts, metrics and access log. Live counters are atomics.
 
 #include "config/config.hpp"
+#include "proxy/http/admission.hpp"
 #include "proxy/health/pool_live.hpp"
 #include "proxy/observe/access_log.hpp"
 #include "proxy/observe/proxy_metrics.hpp"
@@ -24,6 +25,7 @@ struct runtime_state {
   const route_table routes;
   proxy_metrics metrics;
   access_log log;
+  quota_state quota;  // API keys, per-key quotas, allow_cidrs
   std::vector<std::shared_ptr<boost::asio::ssl::context>> listener_tls;  // null: plain
   std::vector<std::vector<std::shared_ptr<boost::asio::ssl::context>>> backend_tls;  // [pool][backend]
 

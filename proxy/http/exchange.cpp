@@ -1,5 +1,6 @@
 #include "proxy/http/exchange.hpp"
 
+#include "proxy/http/admission.hpp"
 #include "proxy/http/header_rewrite.hpp"
 #include "proxy/health/load_report.hpp"
 #include "proxy/health/retry.hpp"
@@ -49,6 +50,7 @@ class exchange_op {
 
   asio::awaitable<bool> run() {
     bool keep = co_await read_and_forward();
+    co_await admission_.finish();
     record();
     co_return keep;
   }
@@ -105,6 +107,11 @@ class exchange_op {
     if (st_.routes.needs_model() && (model = requested_model(view))) in.model = *model;
     route_ = st_.routes.match(in);
     if (!route_) co_return co_await fail(proxy_errc::no_route, req.keep_alive());
+    if (auto no = co_await admission_.admit(w_, req, st_.cfg.routes[*route_], view, model)) {
+      status_ = no->status;
+      error_ = no->label;
+      co_return co_await admission_.refuse(w_, d_, *no, request_id_, req.keep_alive());
+    }
     co_return co_await forward(view);
   }
 
@@ -295,6 +302,7 @@ class exchange_op {
     res.set("x-request-id", request_id_);
     res.version(client_version >= 11 ? 11 : 10);
     res.keep_alive(keep);
+    admission_.on_response_header(res);
 
     http::response_serializer<http::buffer_body> sr{res};
     d_.deadline.expires_at(deadline);
@@ -320,6 +328,7 @@ class exchange_op {
         body.size = up.relay_buffer.size() - body.size;
         body.data = up.relay_buffer.data();
         body.more = !rp.is_done();
+        admission_.on_body(body.data, body.size);
         // A read may parse only a chunk header; an empty piece would end the chunked output.
         if (body.size == 0 && body.more) continue;
       } else {
@@ -398,6 +407,7 @@ class exchange_op {
   std::uint64_t bytes_in_ = 0;
   std::uint64_t bytes_out_ = 0;
   double ttfb_ = -1;
+  request_admission admission_;  // declared last: its permit is released before the rest goes
 };
 
 }  // namespace

@@ -15,6 +15,7 @@ constexpr auto tok = asio::as_tuple(asio::use_awaitable);
 
 worker::worker(runtime_state& state, unsigned index)
     : state_(state), index_(index), rng_(std::random_device{}()) {
+  quota_ = std::make_unique<worker_quota>(state.quota, io_.get_executor());
   for (std::size_t i = 0; i < state.cfg.pools.size(); ++i) {
     pools_.push_back(std::make_unique<upstream_pool>(io_.get_executor(), state.pool(i), state.backend_tls[i],
                                                      state.metrics.pool(i).upstream));
@@ -73,6 +74,7 @@ asio::awaitable<void> worker::accept_loop(std::size_t listener_index) {
       m.downstream_rejected.Increment();
       continue;  // the socket closes here
     }
+    if (!state_.quota.peer_allowed(listener_index, socket)) continue;  // closes it, counted
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     start_session(*this, std::move(socket), listener_index);

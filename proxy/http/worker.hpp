@@ -36,6 +36,7 @@ class worker {
 
   upstream_pool& pool(std::size_t i) { return *pools_[i]; }
   class balancer& balancer(std::size_t i) { return balancers_[i]; }
+  worker_quota& quota() { return *quota_; }
 
   /// A uniform random 64-bit draw (backoff jitter).
   std::uint64_t random() { return rng_(); }
@@ -63,6 +64,7 @@ class worker {
   asio::io_context io_{1};
   std::vector<std::unique_ptr<upstream_pool>> pools_;
   std::vector<class balancer> balancers_;
+  std::unique_ptr<worker_quota> quota_;
   std::vector<tcp::acceptor> acceptors_;
   std::unordered_set<session_base*> sessions_;
   std::mt19937_64 rng_;

@@ -39,6 +39,7 @@ boost::asio::awaitable<quota_ticket> quota_gate::admit(const api_key& key,
       t.shared = true;
     } else {
       store_errors_.fetch_add(1, std::memory_order_relaxed);
+      t.store_error = ec;
       if (policy_ == on_store_error::deny) {
         t.verdict = decision::reject(reject_reason::unavailable, std::chrono::seconds(1));
         co_return t;
@@ -67,6 +68,7 @@ boost::asio::awaitable<std::optional<limit_status>> quota_gate::settle(quota_tic
       co_await shared_->reconcile(ticket.key_id, ticket.limits, reserved, actual_tokens);
   if (ec) {
     store_errors_.fetch_add(1, std::memory_order_relaxed);
+    ticket.store_error = ec;
     co_return std::nullopt;
   }
   ticket.reserved_tokens = actual_tokens;

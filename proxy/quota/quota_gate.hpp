@@ -44,6 +44,7 @@ struct quota_ticket {
   std::uint64_t reserved_tokens = 0;  // to settle with the real usage
   bool shared = false;                // reserved in Redis (else in the local store)
   bool fell_back = false;             // Redis failed and on_error=allow used the local limiter
+  boost::system::error_code store_error;  // the last shared-store failure (admit or settle)
 };
 
 /// One per worker thread (like the redis_store it may use). Not thread-safe; the local store
