@@ -4,7 +4,7 @@
 #include "backend/api/kserve.hpp"
 #include "metrics/exposition.hpp"
 
-#include <boost/asio/post.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include <memory>
@@ -23,22 +23,26 @@ struct job_outcome {
   infer_result result;
 };
 
-// Queues a job and resumes on this coroutine's executor once a worker thread has run it.
+using result_channel =
+    asio::experimental::concurrent_channel<void(boost::system::error_code, infer_result)>;
+
+// Queues a job and waits (without blocking the I/O thread) until a worker thread has run it.
+// The worker hands the result over through a channel; no lambda capturing the request data is
+// a temporary of a co_await expression (GCC 12 destroyed such a capture twice: a crash on the
+// first infer request).
 asio::awaitable<job_outcome> run_job(tensor_worker& w, std::vector<float> input, std::size_t rows) {
-  auto ex = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(job_outcome)>(
-      [&w, ex, rows, input = std::move(input)](auto handler) mutable {
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        infer_job job{std::move(input), rows, [ex, h](infer_result r) {
-                        asio::post(ex, [h, r = std::move(r)]() mutable {
-                          (*h)(job_outcome{push_result::queued, std::move(r)});
-                        });
-                      }};
-        auto pushed = w.submit(std::move(job));
-        if (pushed != push_result::queued)
-          asio::post(ex, [h, pushed]() mutable { (*h)(job_outcome{pushed, {}}); });
-      },
-      asio::use_awaitable);
+  auto ch = std::make_shared<result_channel>(co_await asio::this_coro::executor, 1);
+  infer_job job;
+  job.input = std::move(input);
+  job.rows = rows;
+  job.done = [ch](infer_result r) { ch->try_send(boost::system::error_code{}, std::move(r)); };
+  job_outcome out;
+  out.pushed = w.submit(std::move(job));
+  if (out.pushed != push_result::queued) co_return out;
+  auto [ec, r] = co_await ch->async_receive(use_tuple);
+  if (ec) r.error = "the result was lost: " + ec.message();
+  out.result = std::move(r);
+  co_return out;
 }
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
