@@ -26,11 +26,12 @@ struct job_outcome {
 using result_channel =
     asio::experimental::concurrent_channel<void(boost::system::error_code, infer_result)>;
 
-// Queues a job and waits (without blocking the I/O thread) until a worker thread has run it.
-// The worker hands the result over through a channel; no lambda capturing the request data is
-// a temporary of a co_await expression (GCC 12 destroyed such a capture twice: a crash on the
-// first infer request).
-asio::awaitable<job_outcome> run_job(tensor_worker& w, std::vector<float> input, std::size_t rows) {
+// Queues a job (taking `input`) and waits, without blocking the I/O thread, until a worker
+// thread has run it; the result comes back through a channel. GCC 12 can destroy temporaries
+// of a co_await full-expression twice (a crash on the first infer request, heap corruption
+// after two 400s), so in this folder no object with a destructor is a temporary in a co_await
+// expression: name it first.
+asio::awaitable<job_outcome> run_job(tensor_worker& w, std::vector<float>& input, std::size_t rows) {
   auto ch = std::make_shared<result_channel>(co_await asio::this_coro::executor, 1);
   infer_job job;
   job.input = std::move(input);
@@ -61,18 +62,19 @@ reply unavailable(connection& c, push_result why, bool openai_shape) {
 asio::awaitable<outcome> handle_infer(connection& c, const request& req) {
   auto& ctx = c.ctx();
   if (ctx.kind != model_kind::classifier) {
-    co_await c.send(kserve_error(400, "model '" + ctx.name +
-                                          "' generates text: use /v1/completions"),
-                    req.keep_alive());
+    const auto r =
+        kserve_error(400, "model '" + ctx.name + "' generates text: use /v1/completions");
+    co_await c.send(r, req.keep_alive());
     co_return outcome{400, req.keep_alive()};
   }
   auto parsed = kserve::parse_infer(req.body(), ctx.model->input());
   if (auto* err = std::get_if<kserve::api_error>(&parsed)) {
-    co_await c.send(kserve_error(err->status, err->message), req.keep_alive());
+    const auto r = kserve_error(err->status, err->message);
+    co_await c.send(r, req.keep_alive());
     co_return outcome{err->status, req.keep_alive()};
   }
   auto& in = std::get<kserve::infer_request>(parsed);
-  auto done = co_await run_job(*ctx.tensors, std::move(in.data), in.rows);
+  auto done = co_await run_job(*ctx.tensors, in.data, in.rows);
   reply r;
   if (done.pushed != push_result::queued) {
     r = unavailable(c, done.pushed, false);

@@ -35,7 +35,8 @@ asio::awaitable<void> session(server_context& ctx, tcp::socket socket) {
     c.stream().expires_after(idle_timeout);
     auto [ec, n] = co_await http::async_read(c.stream(), c.buffer(), parser, use_tuple);
     if (ec == http::error::body_limit) {
-      co_await c.send(reply{413, kserve::error_body("the request body is too large")}, false);
+      const reply r{413, kserve::error_body("the request body is too large")};
+      co_await c.send(r, false);
       break;
     }
     if (ec) break;  // closed, timed out or not HTTP: nothing more to say
