@@ -16,17 +16,19 @@ namespace modelgate::test_support {
 
 namespace json = boost::json;
 
-/// A KServe v2 infer body for the demo classifier: `rows` images of 3x64x64 values in [0, 1).
+/// A KServe v2 infer body for the demo classifier: `rows` images of 3x64x64 values in [0, 1);
+/// another `pattern` gives other values.
 inline std::string infer_body(std::int64_t rows, std::string name = "input",
                               std::string datatype = "FP32",
-                              std::vector<std::int64_t> shape = {}) {
+                              std::vector<std::int64_t> shape = {}, int pattern = 0) {
   if (shape.empty()) shape = {rows, 3, 64, 64};
   const std::size_t values = static_cast<std::size_t>(rows) * 3 * 64 * 64;
   std::string data;
   data.reserve(values * 5);
   for (std::size_t i = 0; i < values; ++i) {
     if (i) data += ',';
-    data += std::to_string((i * 7919) % 100 / 100.0).substr(0, 4);
+    data += std::to_string((i * 7919 + static_cast<std::size_t>(pattern) * 31) % 100 / 100.0)
+                .substr(0, 4);
   }
   json::array dims;
   for (auto d : shape) dims.push_back(d);

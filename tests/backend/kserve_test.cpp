@@ -8,6 +8,7 @@
 #include <cmath>
 #include <csignal>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <regex>
 #include <thread>
@@ -193,6 +194,47 @@ TEST(KServeBatching, ConcurrentRequestsFormBatches) {
   EXPECT_GT(rows / batches, 1.0);
 }
 
+// Two workers, batches of mixed requests (1 and 2 rows, four different inputs): every request
+// gets back exactly its own rows, the same as when it was sent alone.
+TEST(KServeBatching, EachRequestGetsItsOwnRowsBack) {
+  backend_process b(classifier(), "classifier",
+                    {"--max-batch", "8", "--max-delay-us", "20000", "--workers", "2",
+                     "--threads", "1"});
+  const auto post = [&](const std::string& body) {
+    auto c = http_client::connect(b.port());
+    c.set_timeout(std::chrono::seconds(20));
+    auto r = c.post("/v2/models/classifier/infer", body);
+    EXPECT_EQ(r.result_int(), 200u) << r.body();
+    std::vector<double> out;
+    auto v = parse_json(r.body());
+    if (v.is_object())
+      for (const auto& x : v.at("outputs").as_array().at(0).at("data").as_array())
+        out.push_back(x.to_number<double>());
+    return out;
+  };
+  // (pattern, rows) -> the answer alone.
+  std::map<std::pair<int, int>, std::vector<double>> alone;
+  for (int p = 0; p < 4; ++p)
+    for (int rows = 1; rows <= 2; ++rows)
+      alone[{p, rows}] = post(infer_body(rows, "input", "FP32", {}, p));
+  constexpr int clients = 24;
+  std::vector<std::vector<double>> got(clients);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < clients; ++i)
+    threads.emplace_back(
+        [&, i] { got[i] = post(infer_body(1 + i % 2, "input", "FP32", {}, i % 4)); });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < clients; ++i) {
+    const auto& want = alone[{i % 4, 1 + i % 2}];
+    ASSERT_EQ(got[i].size(), want.size()) << "client " << i;
+    for (std::size_t k = 0; k < want.size(); ++k)
+      ASSERT_NEAR(got[i][k], want[k], 1e-4) << "client " << i << " value " << k;
+  }
+  const auto text = scrape(b.port());
+  EXPECT_LT(metric_sum(text, "modelgate_backend_batch_size_count").value_or(0), 8.0 + clients)
+      << "no batch held more than one request:\n" << text;
+}
+
 // One queue slot, a batch that waits 10 s for company: the second request finds the queue
 // full and is turned away at once.
 TEST(KServeBatching, FullQueueAnswers503WithRetryAfter) {
@@ -216,6 +258,35 @@ TEST(KServeBatching, FullQueueAnswers503WithRetryAfter) {
             "TEXT named_metrics.queue_depth=1,named_metrics.in_flight=0");
   EXPECT_EQ(metric_sum(scrape(b.port()), "modelgate_backend_rejected_total{reason=\"queue_full\"}"),
             1.0);
+}
+
+// --config renames the input and output (and states the input shape); a shape the model
+// cannot run stops the start with the reason.
+TEST(KServeConfig, NamesAndShapesFromYaml) {
+  temp_dir dir;
+  auto good = dir.write("io.yaml", "input:\n  name: pixels\n  shape: [-1, 3, 64, 64]\n"
+                                   "output:\n  name: logits\n");
+  backend_process b(classifier(), "classifier",
+                    {"--config", good.string(), "--name", "img", "--threads", "1"});
+  auto c = http_client::connect(b.port());
+  c.set_timeout(std::chrono::seconds(10));
+  auto m = parse_json(c.get("/v2/models/img").body());
+  EXPECT_EQ(m.at("inputs").as_array().at(0).at("name"), "pixels");
+  EXPECT_EQ(m.at("outputs").as_array().at(0).at("name"), "logits");
+  auto r = c.post("/v2/models/img/infer", infer_body(1, "pixels"));
+  ASSERT_EQ(r.result_int(), 200u) << r.body();
+  EXPECT_EQ(parse_json(r.body()).at("outputs").as_array().at(0).at("name"), "logits");
+  EXPECT_EQ(c.post("/v2/models/img/infer", infer_body(1, "input")).result_int(), 400u);
+
+  auto bad = dir.write("bad.yaml", "input:\n  shape: [-1, 3, 32, 32]\n");
+  try {
+    backend_process never(classifier(), "classifier", {"--config", bad.string()});
+    ADD_FAILURE() << "started with a shape the model cannot run";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("trial run with input shape [1,3,32,32] failed"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 // SIGTERM: the queued request (waiting for a fuller batch) still gets its answer, then the
