@@ -53,9 +53,9 @@ asio::awaitable<bool> relay(connection& c, token_channel& ch, openai::api_kind k
     std::optional<openai::usage> u;
     if (last) u = openai::usage{e.prompt_tokens, e.completion_tokens};
     const char text[1] = {static_cast<char>(e.token)};
-    if (!co_await c.event(openai::chunk(kind, rid, std::string_view(text, 1),
-                                        last ? finish_name(e.finish) : nullptr, u)))
-      co_return false;
+    const auto payload = openai::chunk(kind, rid, std::string_view(text, 1),
+                                       last ? finish_name(e.finish) : nullptr, u);
+    if (!co_await c.event(payload)) co_return false;
     if (last) break;
   }
   co_return co_await c.event("[DONE]") && co_await c.finish_events();
@@ -68,8 +68,8 @@ asio::awaitable<outcome> handle_completion(connection& c, const request& req,
   auto& ctx = c.ctx();
   auto parsed = openai::parse(req.body(), kind);
   if (auto* err = std::get_if<kserve::api_error>(&parsed)) {
-    co_await c.send(reply{err->status, openai::error_body(err->message, "invalid_request_error")},
-                    req.keep_alive());
+    const reply r{err->status, openai::error_body(err->message, "invalid_request_error")};
+    co_await c.send(r, req.keep_alive());
     co_return outcome{err->status, req.keep_alive()};
   }
   auto& q = std::get<openai::completion_request>(parsed);

@@ -20,20 +20,24 @@ asio::awaitable<bool> connection::send(const reply& r, bool keep_alive) {
 }
 
 asio::awaitable<bool> connection::start_events() {
-  co_return co_await write_all(fmt::format(
+  const auto head = fmt::format(
       "HTTP/1.1 200 OK\r\nServer: modelgate-backend\r\nContent-Type: text/event-stream\r\n"
       "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\nendpoint-load-metrics: {}\r\n\r\n",
-      ctx_.load_report()));
+      ctx_.load_report());
+  co_return co_await write_all(head);
 }
 
 asio::awaitable<bool> connection::event(std::string_view payload) {
   const std::size_t size = payload.size() + 8;  // "data: " + "\n\n"
-  co_return co_await write_all(fmt::format("{:x}\r\ndata: {}\n\n\r\n", size, payload));
+  const auto chunk = fmt::format("{:x}\r\ndata: {}\n\n\r\n", size, payload);
+  co_return co_await write_all(chunk);
 }
 
-asio::awaitable<bool> connection::finish_events() { co_return co_await write_all("0\r\n\r\n"); }
+asio::awaitable<bool> connection::finish_events() {
+  co_return co_await write_all(std::string_view("0\r\n\r\n"));
+}
 
-asio::awaitable<bool> connection::write_all(std::string data) {
+asio::awaitable<bool> connection::write_all(std::string_view data) {
   auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(data), use_tuple);
   co_return !ec;
 }

@@ -65,7 +65,8 @@ class connection {
   bool input_discarded() const { return discarded_; }
 
  private:
-  asio::awaitable<bool> write_all(std::string data);
+  /// `data` must stay alive until the write completes.
+  asio::awaitable<bool> write_all(std::string_view data);
 
   server_context& ctx_;
   beast::tcp_stream stream_;

@@ -4,7 +4,7 @@
 #include "backend/api/kserve.hpp"
 #include "metrics/exposition.hpp"
 
-#include <boost/asio/post.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include <memory>
@@ -23,22 +23,27 @@ struct job_outcome {
   infer_result result;
 };
 
-// Queues a job and resumes on this coroutine's executor once a worker thread has run it.
-asio::awaitable<job_outcome> run_job(tensor_worker& w, std::vector<float> input, std::size_t rows) {
-  auto ex = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(job_outcome)>(
-      [&w, ex, rows, input = std::move(input)](auto handler) mutable {
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        infer_job job{std::move(input), rows, [ex, h](infer_result r) {
-                        asio::post(ex, [h, r = std::move(r)]() mutable {
-                          (*h)(job_outcome{push_result::queued, std::move(r)});
-                        });
-                      }};
-        auto pushed = w.submit(std::move(job));
-        if (pushed != push_result::queued)
-          asio::post(ex, [h, pushed]() mutable { (*h)(job_outcome{pushed, {}}); });
-      },
-      asio::use_awaitable);
+using result_channel =
+    asio::experimental::concurrent_channel<void(boost::system::error_code, infer_result)>;
+
+// Queues a job (taking `input`) and waits, without blocking the I/O thread, until a worker
+// thread has run it; the result comes back through a channel. GCC 12 can destroy temporaries
+// of a co_await full-expression twice (a crash on the first infer request, heap corruption
+// after two 400s), so in this folder no object with a destructor is a temporary in a co_await
+// expression: name it first.
+asio::awaitable<job_outcome> run_job(tensor_worker& w, std::vector<float>& input, std::size_t rows) {
+  auto ch = std::make_shared<result_channel>(co_await asio::this_coro::executor, 1);
+  infer_job job;
+  job.input = std::move(input);
+  job.rows = rows;
+  job.done = [ch](infer_result r) { ch->try_send(boost::system::error_code{}, std::move(r)); };
+  job_outcome out;
+  out.pushed = w.submit(std::move(job));
+  if (out.pushed != push_result::queued) co_return out;
+  auto [ec, r] = co_await ch->async_receive(use_tuple);
+  if (ec) r.error = "the result was lost: " + ec.message();
+  out.result = std::move(r);
+  co_return out;
 }
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
@@ -57,18 +62,19 @@ reply unavailable(connection& c, push_result why, bool openai_shape) {
 asio::awaitable<outcome> handle_infer(connection& c, const request& req) {
   auto& ctx = c.ctx();
   if (ctx.kind != model_kind::classifier) {
-    co_await c.send(kserve_error(400, "model '" + ctx.name +
-                                          "' generates text: use /v1/completions"),
-                    req.keep_alive());
+    const auto r =
+        kserve_error(400, "model '" + ctx.name + "' generates text: use /v1/completions");
+    co_await c.send(r, req.keep_alive());
     co_return outcome{400, req.keep_alive()};
   }
   auto parsed = kserve::parse_infer(req.body(), ctx.model->input());
   if (auto* err = std::get_if<kserve::api_error>(&parsed)) {
-    co_await c.send(kserve_error(err->status, err->message), req.keep_alive());
+    const auto r = kserve_error(err->status, err->message);
+    co_await c.send(r, req.keep_alive());
     co_return outcome{err->status, req.keep_alive()};
   }
   auto& in = std::get<kserve::infer_request>(parsed);
-  auto done = co_await run_job(*ctx.tensors, std::move(in.data), in.rows);
+  auto done = co_await run_job(*ctx.tensors, in.data, in.rows);
   reply r;
   if (done.pushed != push_result::queued) {
     r = unavailable(c, done.pushed, false);

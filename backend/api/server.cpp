@@ -4,6 +4,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/read.hpp>
@@ -35,7 +36,8 @@ asio::awaitable<void> session(server_context& ctx, tcp::socket socket) {
     c.stream().expires_after(idle_timeout);
     auto [ec, n] = co_await http::async_read(c.stream(), c.buffer(), parser, use_tuple);
     if (ec == http::error::body_limit) {
-      co_await c.send(reply{413, kserve::error_body("the request body is too large")}, false);
+      const reply r{413, kserve::error_body("the request body is too large")};
+      co_await c.send(r, false);
       break;
     }
     if (ec) break;  // closed, timed out or not HTTP: nothing more to say
@@ -93,6 +95,9 @@ listen_address parse_listen(const std::string& text) {
     throw std::invalid_argument("--listen must be HOST:PORT, not '" + text + "'");
   listen_address a;
   a.host = text.substr(0, colon);
+  // [::1]:8080: the brackets only delimit an IPv6 address.
+  if (a.host.size() > 2 && a.host.front() == '[' && a.host.back() == ']')
+    a.host = a.host.substr(1, a.host.size() - 2);
   const auto port = std::string_view(text).substr(colon + 1);
   auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), a.port);
   if (ec != std::errc{} || p != port.data() + port.size())
@@ -102,7 +107,11 @@ listen_address parse_listen(const std::string& text) {
 
 int serve_http(server_context& ctx, const listen_address& at) {
   asio::io_context io(1);
-  tcp::endpoint ep(asio::ip::make_address(at.host), at.port);
+  // A host name (localhost) is resolved once at start-up; the first address is used.
+  tcp::resolver resolver(io);
+  const auto found = resolver.resolve(at.host, std::to_string(at.port),
+                                      tcp::resolver::passive | tcp::resolver::numeric_service);
+  const tcp::endpoint ep = found.begin()->endpoint();
   tcp::acceptor acc(io);
   acc.open(ep.protocol());
   acc.set_option(tcp::acceptor::reuse_address(true));

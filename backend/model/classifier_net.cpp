@@ -78,7 +78,9 @@ torch::jit::Module build(const weights& w, quantize_mode q) {
     }
   }
   std::string src = "def forward(self, x):\n";
-  if (q == quantize_mode::bf16) src += "    x = x.to(torch.bfloat16)\n";
+  // A script dtype is its ScalarType number: `torch.bfloat16` does not resolve in C++ define().
+  if (q == quantize_mode::bf16)
+    src += "    x = x.to(" + std::to_string(static_cast<int>(at::kBFloat16)) + ")\n";
   src += features_src;
   if (int8) {
     src += head_int8;

@@ -6,6 +6,7 @@
 #include "backend/model/torch_support.hpp"
 
 #include <ATen/Parallel.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <cstring>
@@ -37,7 +38,14 @@ class torch_tensor_model final : public tensor_model {
     m_ = torch_support::optimize(std::move(m), {});
     // A first trial run with one zero row checks the model and tells the output shape.
     std::vector<float> zeros(static_cast<std::size_t>(in_.row_size()), 0.0f);
-    auto y = forward(zeros, 1);
+    at::Tensor y;
+    try {
+      y = torch_support::plain_errors("", [&] { return forward(zeros, 1); });
+    } catch (const std::exception& e) {  // also the interpreter's JITException
+      throw std::runtime_error(fmt::format("a trial run with input shape [1,{}] failed: {}",
+                                           fmt::join(in_.shape.begin() + 1, in_.shape.end(), ","),
+                                           e.what()));
+    }
     out_.name = io.output ? io.output->name : "output";
     out_.shape.assign(y.sizes().begin(), y.sizes().end());
     out_.shape[0] = -1;
@@ -120,38 +128,43 @@ torch::jit::Module load_module(const std::filesystem::path& path) {
 
 std::unique_ptr<tensor_model> load_tensor_model(const std::filesystem::path& path,
                                                 const load_options& options) {
-  auto m = load_module(path);
-  const bool ours = kind_of(m) == "classifier";
-  bool cast_bf16 = false;
-  switch (options.quantize) {
-    case quantize_mode::int8:
-      if (!ours)
-        throw std::runtime_error("--quantize int8 needs a classifier made by make-model");
-      m = classifier_net::build(classifier_net::read(m), quantize_mode::int8);
-      break;
-    case quantize_mode::bf16:
-      if (ours) {
-        m = classifier_net::build(classifier_net::read(m), quantize_mode::bf16);
-      } else {
-        m.to(at::kBFloat16);
-        cast_bf16 = true;
-      }
-      break;
-    case quantize_mode::none: break;
-  }
-  spdlog::info("model {}: {} bytes as saved ({})", path.string(), torch_support::saved_bytes(m),
-               to_string(options.quantize));
-  return std::make_unique<torch_tensor_model>(std::move(m), cast_bf16, options.io);
+  return torch_support::plain_errors(path.string() + ": ", [&] {
+    auto m = load_module(path);
+    const bool ours = kind_of(m) == "classifier";
+    bool cast_bf16 = false;
+    switch (options.quantize) {
+      case quantize_mode::int8:
+        if (!ours)
+          throw std::runtime_error("--quantize int8 needs a classifier made by make-model");
+        m = classifier_net::build(classifier_net::read(m), quantize_mode::int8);
+        break;
+      case quantize_mode::bf16:
+        if (ours) {
+          m = classifier_net::build(classifier_net::read(m), quantize_mode::bf16);
+        } else {
+          m.to(at::kBFloat16);
+          cast_bf16 = true;
+        }
+        break;
+      case quantize_mode::none: break;
+    }
+    spdlog::info("model {}: {} bytes as saved ({})", path.string(), torch_support::saved_bytes(m),
+                 to_string(options.quantize));
+    return std::unique_ptr<tensor_model>(
+        std::make_unique<torch_tensor_model>(std::move(m), cast_bf16, options.io));
+  });
 }
 
 std::unique_ptr<text_model> load_text_model(const std::filesystem::path& path,
                                             const load_options& options) {
-  auto m = load_module(path);
-  if (options.quantize == quantize_mode::int8)
-    throw std::runtime_error("--quantize int8 is implemented for the classifier only");
-  const bool bf16 = options.quantize == quantize_mode::bf16;
-  if (bf16) m.to(at::kBFloat16);
-  return std::make_unique<torch_text_model>(std::move(m), bf16);
+  return torch_support::plain_errors(path.string() + ": ", [&] {
+    auto m = load_module(path);
+    if (options.quantize == quantize_mode::int8)
+      throw std::runtime_error("--quantize int8 is implemented for the classifier only");
+    const bool bf16 = options.quantize == quantize_mode::bf16;
+    if (bf16) m.to(at::kBFloat16);
+    return std::unique_ptr<text_model>(std::make_unique<torch_text_model>(std::move(m), bf16));
+  });
 }
 
 void set_torch_threads(int threads) {

@@ -66,9 +66,7 @@ double median_ms(torch::jit::Module& m, const at::Tensor& x, int runs) {
   return t[t.size() / 2];
 }
 
-}  // namespace
-
-std::string make_model(const make_options& o) {
+std::string make_model_impl(const make_options& o) {
   const auto start = std::chrono::steady_clock::now();
   std::ostringstream summary;
   if (o.kind == "classifier") {
@@ -97,8 +95,9 @@ std::string make_model(const make_options& o) {
   return summary.str();
 }
 
-std::vector<variant_report> evaluate_classifier(const std::filesystem::path& model, int heldout,
-                                                int latency_runs) {
+std::vector<variant_report> evaluate_impl(const std::filesystem::path& model, int heldout,
+                                          int latency_runs) {
+  if (heldout < 16) throw std::runtime_error("--heldout must be at least 16 (one batch of 16)");
   auto loaded = torch::jit::load(model.string());
   auto w = classifier_net::read(loaded);
   auto held = heldout_images(heldout);
@@ -121,6 +120,18 @@ std::vector<variant_report> evaluate_classifier(const std::filesystem::path& mod
     out.push_back(r);
   }
   return out;
+}
+
+}  // namespace
+
+std::string make_model(const make_options& o) {
+  return torch_support::plain_errors("make-model: ", [&] { return make_model_impl(o); });
+}
+
+std::vector<variant_report> evaluate_classifier(const std::filesystem::path& model, int heldout,
+                                                int latency_runs) {
+  return torch_support::plain_errors(
+      "eval: ", [&] { return evaluate_impl(model, heldout, latency_runs); });
 }
 
 }  // namespace modelgate::backend

@@ -39,8 +39,9 @@ struct load_options {
   io_override io;
 };
 
-/// A model with one FP32 input and one FP32 output, batch dimension first. run() is called
-/// from one worker thread at a time; the specs are immutable after loading.
+/// A model with one FP32 input and one FP32 output, batch dimension first. run() may be called
+/// from several worker threads at once (serve --workers N; a TorchScript forward is safe to call
+/// concurrently); the specs are immutable after loading.
 class tensor_model {
  public:
   virtual ~tensor_model() = default;

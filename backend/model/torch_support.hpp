@@ -22,4 +22,15 @@ std::size_t saved_bytes(const torch::jit::Module& m);
 /// the optimisation does not apply to this model (it is best effort, never a load failure).
 torch::jit::Module optimize(torch::jit::Module m, const std::vector<std::string>& methods);
 
+/// Runs `f`; a c10::Error becomes std::runtime_error(prefix + its message without the C++
+/// stack trace), so the command line prints one readable reason.
+template <class F>
+auto plain_errors(const std::string& prefix, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(prefix + e.what_without_backtrace());
+  }
+}
+
 }  // namespace modelgate::backend::torch_support

@@ -8,10 +8,38 @@
 #include <map>
 #include <mutex>
 #include <regex>
+#include <sstream>
+
+#include <unistd.h>
 
 namespace modelgate::test_support {
 
 std::string backend_binary() { return MODELGATE_BACKEND_BIN; }
+
+namespace {
+
+// Where made models are kept across test processes (ctest runs each test in its own process),
+// keyed by the make-model arguments and the binary's size and time, so a rebuilt maker makes
+// them again.
+std::filesystem::path model_cache_dir() {
+#ifdef MODELGATE_BACKEND_MODEL_CACHE
+  return MODELGATE_BACKEND_MODEL_CACHE;
+#else
+  return {};
+#endif
+}
+
+std::string cache_key(const std::string& args) {
+  const auto bin = std::filesystem::path(backend_binary());
+  const auto stamp = std::filesystem::last_write_time(bin).time_since_epoch().count();
+  const auto h = std::hash<std::string>{}(args + "|" + std::to_string(std::filesystem::file_size(bin)) +
+                                          "|" + std::to_string(stamp));
+  std::ostringstream s;
+  s << std::hex << h;
+  return s.str();
+}
+
+}  // namespace
 
 std::filesystem::path demo_model(const std::string& kind, const std::vector<std::string>& extra) {
   static std::mutex m;
@@ -21,13 +49,24 @@ std::filesystem::path demo_model(const std::string& kind, const std::vector<std:
   std::string key = kind;
   for (const auto& e : extra) key += " " + e;
   if (auto it = made.find(key); it != made.end()) return it->second;
-  auto out = dir.file(kind + std::to_string(made.size()) + ".pt");
+  std::filesystem::path out = dir.file(kind + std::to_string(made.size()) + ".pt");
+  const auto cache = model_cache_dir();
+  if (!cache.empty()) {
+    std::filesystem::create_directories(cache);
+    out = cache / (kind + "-" + cache_key(key) + ".pt");
+    if (std::filesystem::exists(out)) return made[key] = out;
+  }
+  // Made under a temporary name and renamed: a concurrent test process never reads half a file.
+  const auto partial = dir.file(kind + std::to_string(made.size()) + ".partial.pt");
   std::vector<std::string> argv{backend_binary(), "make-model", "--kind", kind,
-                                "--out",          out.string(), "--seed", "1"};
+                                "--out",          partial.string(), "--seed", "1"};
   argv.insert(argv.end(), extra.begin(), extra.end());
-  auto r = run_command(argv, dir.path(), {}, std::chrono::seconds(120));
+  auto r = run_command(argv, dir.path(), {}, std::chrono::seconds(300));
   if (r.exit_code != 0)
     throw std::runtime_error("make-model failed: " + r.out + r.err);
+  const auto tmp = out.string() + "." + std::to_string(::getpid()) + ".tmp";
+  std::filesystem::copy_file(partial, tmp, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::rename(tmp, out);
   made[key] = out;
   return out;
 }
