@@ -2,6 +2,8 @@
 // Typed, validated modelgate configuration. Produced only by load_config(); every value here
 // has passed validation, so the rest of the program never re-checks it.
 
+#include "config/cache_config.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -148,6 +150,7 @@ struct route {
   std::size_t pool_index = 0;
   std::optional<std::size_t> fallback_index;  // pool used when `pool` cannot serve
   std::string fallback;
+  route_cache cache;
 };
 
 struct proxy_config {
@@ -160,6 +163,7 @@ struct proxy_config {
   duration drain_timeout = std::chrono::seconds(30);
   std::vector<pool> pools;
   std::vector<route> routes;
+  cache_store cache;
 };
 
 }  // namespace modelgate::config

@@ -168,7 +168,8 @@ pool read_pool(const reader& r, const YAML::Node& n, const std::string& where) {
 
 route read_route(const reader& r, const YAML::Node& n, const std::string& where,
                  const std::vector<pool>& pools) {
-  r.expect_map(n, where, {"name", "path_prefix", "path", "host", "header", "model", "pool", "fallback"});
+  r.expect_map(n, where, {"name", "path_prefix", "path", "host", "header", "model", "pool", "fallback",
+                      "cache"});  // cache: read by cache_loader.cpp
   route rt;
   rt.path_prefix = r.string(n, "path_prefix", where, "");
   if (!rt.path_prefix.empty() && rt.path_prefix.front() != '/')
