@@ -1,15 +1,24 @@
 #pragma once
-// Response cache settings: `cache:` at top level (the in-memory store) and
+// Response cache settings: `cache:` at top level (the in-memory store, an optional Redis tier) and
 // `cache:` on a route (whether and how that route's answers are cached). Loaded by
 // cache_loader.cpp; proxy/ converts them into the cache core's settings.
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace modelgate::config {
+
+/// `cache.redis`: a shared tier several proxies read and write.
+struct cache_redis {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string prefix = "modelgate:cache";
+  std::chrono::milliseconds timeout{50};  // per command; slower counts as a Redis failure
+};
 
 /// Top-level `cache:`. Present or not, a route with `cache.enabled` uses these values.
 struct cache_store {
@@ -18,7 +27,7 @@ struct cache_store {
   std::size_t shards = 16;
   std::size_t max_entry_divisor = 8;  // an entry may take at most 1/divisor of a shard
   std::chrono::milliseconds coalesce_timeout = std::chrono::seconds(30);  // follower wait
-  // `redis` (a shared tier) is reserved: the loader rejects it until the tier exists.
+  std::optional<cache_redis> redis;
 };
 
 /// `routes[].cache`.

@@ -14,6 +14,18 @@ bool is_token(std::string_view s) {
   });
 }
 
+cache_redis read_redis(const reader& r, const YAML::Node& n, const std::string& where) {
+  r.expect_map(n, where, {"address", "prefix", "timeout"});
+  cache_redis c;
+  auto a = r.address(n, where, false);
+  c.host = a.host;
+  c.port = a.port;
+  c.prefix = r.string(n, "prefix", where, c.prefix);
+  if (c.prefix.empty()) r.fail(n["prefix"], where + ".prefix", "must not be empty");
+  c.timeout = r.dur(n, "timeout", where, c.timeout);
+  return c;
+}
+
 }  // namespace
 
 cache_store read_cache_store(const reader& r, const YAML::Node& n) {
@@ -29,9 +41,7 @@ cache_store read_cache_store(const reader& r, const YAML::Node& n) {
   c.shards = r.integer<std::size_t>(n, "shards", w, c.shards, 1, 1024);
   c.max_entry_divisor = r.integer<std::size_t>(n, "max_entry_divisor", w, c.max_entry_divisor, 1, 1024);
   c.coalesce_timeout = r.dur(n, "coalesce_timeout", w, c.coalesce_timeout);
-  // Better refused than silently ignored: a user asking for a shared tier would not get one.
-  if (auto redis = n["redis"])
-    r.fail(redis, w + ".redis", "the shared Redis cache tier is not implemented yet; remove this key");
+  if (auto redis = n["redis"]) c.redis = read_redis(r, redis, w + ".redis");
   return c;
 }
 

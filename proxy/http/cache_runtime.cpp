@@ -38,7 +38,9 @@ std::unique_ptr<cache_runtime> cache_runtime::make(const config::proxy_config& c
 }
 
 cache_runtime::cache_runtime(const config::proxy_config& cfg, prometheus::Registry& reg)
-    : store(store_settings_of(cfg.cache)), coalesce_timeout_(cfg.cache.coalesce_timeout) {
+    : store(store_settings_of(cfg.cache)),
+      coalesce_timeout_(cfg.cache.coalesce_timeout),
+      redis_(cfg.cache.redis) {
   using prometheus::BuildCounter;
   using prometheus::BuildGauge;
   auto& hits = BuildCounter().Name("modelgate_cache_hits_total")
@@ -86,6 +88,19 @@ cache_runtime::cache_runtime(const config::proxy_config& cfg, prometheus::Regist
   max_bytes_ = &BuildGauge().Name("modelgate_cache_max_bytes")
                     .Help("The cache's byte bound (cache.max_bytes)").Register(reg).Add({});
   max_bytes_->Set(static_cast<double>(store.max_bytes()));
+  redis_hits_ = &BuildCounter().Name("modelgate_cache_redis_hits_total")
+                     .Help("Local misses answered from the shared Redis tier").Register(reg).Add({});
+  redis_errors_ = &BuildCounter().Name("modelgate_cache_redis_errors_total")
+                       .Help("Redis tier failures (connect, timeout, protocol, error reply); each "
+                             "degrades to the local store")
+                       .Register(reg).Add({});
+}
+
+cache_redis_tier* cache_runtime::redis_tier() {
+  if (!redis_) return nullptr;
+  thread_local std::unique_ptr<cache_redis_tier> tier;
+  if (!tier) tier = std::make_unique<cache_redis_tier>(*redis_, redis_errors_);
+  return tier.get();
 }
 
 std::optional<std::size_t> cache_runtime::purge(std::optional<std::string_view> route) {

@@ -7,6 +7,7 @@
 #include "proxy/cache/cacheability.hpp"
 #include "proxy/cache/lru_store.hpp"
 #include "proxy/cache/single_flight.hpp"
+#include "proxy/http/cache_redis.hpp"
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -50,6 +51,13 @@ class cache_runtime {
 
   /// Counts an entry stored by the request path.
   void count_store() { stores_->Increment(); }
+  /// Counts an entry found in the Redis tier after a local miss.
+  void count_redis_hit() { redis_hits_->Increment(); }
+
+  /// The calling worker thread's Redis tier; null when `cache.redis` is not configured.
+  /// Thread-local (its connections belong to the worker's io_context and close when the worker
+  /// thread exits), so one process runs one cache_runtime with a Redis tier.
+  cache_redis_tier* redis_tier();
 
   /// Removes every entry (nullopt) or those of one route; nullopt when no route has that name.
   std::optional<std::size_t> purge(std::optional<std::string_view> route);
@@ -63,6 +71,9 @@ class cache_runtime {
   std::vector<bool> ignore_stream_no_cache_;
   std::vector<route_counters> counters_;
   cache::duration coalesce_timeout_;
+  std::optional<config::cache_redis> redis_;
+  prometheus::Counter* redis_hits_ = nullptr;
+  prometheus::Counter* redis_errors_ = nullptr;
   prometheus::Counter* stores_ = nullptr;
   prometheus::Counter* evictions_ = nullptr;
   prometheus::Counter* expirations_ = nullptr;

@@ -2,9 +2,11 @@
 
 #include "proxy/cache/cache_control.hpp"
 #include "proxy/cache/cache_key.hpp"
+#include "proxy/cache/entry_codec.hpp"
 #include "proxy/cache/request_body.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -13,6 +15,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/write.hpp>
 #include <openssl/evp.h>
+#include <spdlog/spdlog.h>
 
 #include <charconv>
 
@@ -107,6 +110,7 @@ asio::awaitable<cache_answer> cache_stage::before_forward(downstream& d, std::st
                                                           bool keep_alive, unsigned version,
                                                           clock::time_point deadline) {
   if (!rt_ || decision_.action == cache::request_action::bypass) co_return cache_answer{};
+  executor_ = co_await asio::this_coro::executor;
   const auto& counters = rt_->counters(route_);
   if (decision_.action == cache::request_action::refresh) {
     counters.misses->Increment();
@@ -119,7 +123,9 @@ asio::awaitable<cache_answer> cache_stage::before_forward(downstream& d, std::st
   auto outcome = co_await wait_for_leader(std::min(deadline, clock::now() + rt_->coalesce_timeout()));
   if (!outcome) {
     // This request leads. A flight may have completed between the lookup and the join.
-    if (auto e = rt_->store.lookup(key_, clock::now(), decision_.max_age)) {
+    auto e = rt_->store.lookup(key_, clock::now(), decision_.max_age);
+    if (auto* tier = rt_->redis_tier(); !e && tier) e = co_await fetch_shared(*tier);
+    if (e) {
       lease_.complete(e);
       counters.hits->Increment();
       co_return co_await replay(d, *e, request_id, keep_alive, version, deadline);
@@ -143,6 +149,20 @@ asio::awaitable<cache_answer> cache_stage::before_forward(downstream& d, std::st
   }
   counters.misses->Increment();
   co_return cache_answer{};
+}
+
+// The entry another proxy stored in Redis, put in the local store; null on a miss or any failure.
+asio::awaitable<std::shared_ptr<const cache::cache_entry>> cache_stage::fetch_shared(
+    cache_redis_tier& tier) {
+  auto bytes = co_await tier.get(key_);
+  if (!bytes) co_return nullptr;
+  const auto now = clock::now();
+  std::shared_ptr<const cache::cache_entry> e =
+      cache::decode_entry(*bytes, now, rt_->store.max_entry_bytes());
+  if (!e || (decision_.max_age && e->age(now) > *decision_.max_age)) co_return nullptr;
+  rt_->store.insert(key_, e, now);
+  rt_->count_redis_hit();
+  co_return e;
 }
 
 // Joins the key's flight. nullopt: this request leads (lease_ is set). Otherwise the outcome the
@@ -264,6 +284,19 @@ void cache_stage::on_response_complete() {
     return;
   }
   if (rt_->store.insert(key_, e, now) == cache::lru_store::insert_result::stored) rt_->count_store();
+  if (auto* tier = rt_->redis_tier(); tier && executor_) {
+    // Shared in the background: the client's response is already complete.
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(e->expires_at - now);
+    asio::co_spawn(*executor_, tier->set(key_, cache::encode_entry(*e, now), left),
+                   [](std::exception_ptr ex) {
+                     if (!ex) return;
+                     try {
+                       std::rethrow_exception(ex);
+                     } catch (const std::exception& what) {
+                       spdlog::error("cache: redis write: {}", what.what());
+                     }
+                   });
+  }
   lease_.complete(std::move(e));
 }
 

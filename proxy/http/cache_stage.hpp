@@ -65,6 +65,8 @@ class cache_stage {
  private:
   boost::asio::awaitable<std::optional<cache::follower_outcome>> wait_for_leader(
       std::chrono::steady_clock::time_point deadline);
+  boost::asio::awaitable<std::shared_ptr<const cache::cache_entry>> fetch_shared(
+      cache_redis_tier& tier);
   boost::asio::awaitable<cache_answer> replay(downstream& d, const cache::cache_entry& e,
                                               std::string_view request_id, bool keep_alive,
                                               unsigned version,
@@ -79,6 +81,7 @@ class cache_stage {
   cache::flight_lease lease_;
   std::optional<cache::response_recorder> recorder_;
   cache::duration ttl_{};
+  std::optional<boost::asio::any_io_executor> executor_;  // for the Redis write after the relay
 };
 
 /// Stand-in for the API key id until authentication provides one: the first 16 bytes of
