@@ -3,6 +3,7 @@
 // has passed validation, so the rest of the program never re-checks it.
 
 #include "config/auth_config.hpp"
+#include "config/cache_config.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -160,6 +161,7 @@ struct route {
   std::optional<std::size_t> fallback_index;  // pool used when `pool` cannot serve
   std::string fallback;
   bool is_public = false;  // `public: true`: no API key needed
+  route_cache cache;
 };
 
 struct proxy_config {
@@ -174,6 +176,7 @@ struct proxy_config {
   std::vector<route> routes;
   auth_settings auth;
   quota_store_settings quota_store;
+  cache_store cache;
 };
 
 }  // namespace modelgate::config

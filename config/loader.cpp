@@ -1,6 +1,7 @@
 #include "config/loader.hpp"
 
 #include "config/auth_loader.hpp"
+#include "config/cache_loader.hpp"
 #include "config/pool_loader.hpp"
 #include "config/yaml_reader.hpp"
 
@@ -109,7 +110,7 @@ proxy_config read_root(const reader& r, const YAML::Node& root) {
   if (!root || root.IsNull()) r.fail(root, "", "the file is empty");
   r.expect_map(root, "",
                {"workers", "listeners", "admin", "limits", "access_log", "drain_timeout", "pools",
-                "routes", "auth", "quota_store"});
+                "routes", "auth", "quota_store", "cache"});
   proxy_config c;
   c.source = r.source();
   unsigned hw = std::max(1u, std::thread::hardware_concurrency());
@@ -129,6 +130,7 @@ proxy_config read_root(const reader& r, const YAML::Node& root) {
   c.limit = read_limits(r, root["limits"]);
   c.log = read_access_log(r, root["access_log"]);
   c.drain_timeout = r.dur(root, "drain_timeout", "", c.drain_timeout);
+  c.cache = detail::read_cache_store(r, root["cache"]);
 
   auto pools = root["pools"];
   if (!pools) r.fail(root, "pools", "missing required key");
@@ -145,8 +147,11 @@ proxy_config read_root(const reader& r, const YAML::Node& root) {
   if (!routes) r.fail(root, "routes", "missing required key");
   if (!routes.IsSequence() || routes.size() == 0)
     r.fail(routes, "routes", "expected a non-empty list of routes");
-  for (std::size_t i = 0; i < routes.size(); ++i)
-    c.routes.push_back(detail::read_route(r, routes[i], "routes[" + std::to_string(i) + "]", c.pools));
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    auto where = "routes[" + std::to_string(i) + "]";
+    c.routes.push_back(detail::read_route(r, routes[i], where, c.pools));
+    c.routes.back().cache = detail::read_route_cache(r, routes[i]["cache"], where + ".cache");
+  }
   c.auth = detail::read_auth(r, root["auth"]);
   c.quota_store = detail::read_quota_store(r, root["quota_store"]);
   return c;

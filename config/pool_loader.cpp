@@ -193,7 +193,7 @@ pool read_pool(const reader& r, const YAML::Node& n, const std::string& where) {
 route read_route(const reader& r, const YAML::Node& n, const std::string& where,
                  const std::vector<pool>& pools) {
   r.expect_map(n, where, {"name", "path_prefix", "path", "host", "header", "model", "pool", "fallback",
-                         "public"});
+                         "public", "cache"});  // cache: read by cache_loader.cpp
   route rt;
   rt.path_prefix = r.string(n, "path_prefix", where, "");
   rt.is_public = r.boolean(n, "public", where, false);

@@ -14,9 +14,11 @@ runtime_state::runtime_state(config::proxy_config c)
     for (const auto& b : p.backends)
       per_backend.push_back(b.tls ? make_upstream_tls(*b.tls) : nullptr);
   }
+  cache = cache_runtime::make(cfg, metrics.registry());
 }
 
 void runtime_state::refresh_metrics() {
+  if (cache) cache->refresh_metrics();
   const auto now = pool_live::clock::now();
   for (std::size_t p = 0; p < pools.size(); ++p) {
     auto& live = *pools[p];

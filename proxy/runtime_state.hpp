@@ -5,6 +5,7 @@
 #include "config/config.hpp"
 #include "proxy/http/admission.hpp"
 #include "proxy/health/pool_live.hpp"
+#include "proxy/http/cache_runtime.hpp"
 #include "proxy/observe/access_log.hpp"
 #include "proxy/observe/proxy_metrics.hpp"
 #include "proxy/routing/route_table.hpp"
@@ -32,6 +33,9 @@ struct runtime_state {
   /// Live counters and verdicts of pool `i`'s backends, shared by every worker.
   pool_live& pool(std::size_t i) { return *pools[i]; }
   std::vector<std::unique_ptr<pool_live>> pools;
+
+  /// The response cache (store, single-flight, policies); null when no route caches.
+  std::unique_ptr<cache_runtime> cache;
 
   /// Copies live per-backend state into the Prometheus gauges and counters (before a scrape).
   void refresh_metrics();

@@ -1,6 +1,7 @@
 #include "proxy/admin/admin_server.hpp"
 
 #include "metrics/exposition.hpp"
+#include "proxy/admin/cache_admin.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -71,7 +72,9 @@ asio::awaitable<void> admin_server::serve(tcp::socket socket) {
     http::response<http::string_body> res{http::status::ok, 11};
     res.set(http::field::server, "modelgate");
     auto path = req.target().substr(0, req.target().find('?'));
-    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    if (path == cache_purge_path) {
+      handle_cache_purge(state_, req, res);
+    } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
       res.result(http::status::method_not_allowed);
       res.body() = "method not allowed\n";
     } else if (path == "/metrics") {

@@ -256,6 +256,11 @@ void request_admission::on_response_header(http::response_header<>& res) {
   }
 }
 
+void request_admission::on_cached_response_header(http::response_header<>& res) {
+  if (!ticket_) return;
+  for (const auto& h : quota::response_headers(ticket_->verdict)) res.set(h.name, h.value);
+}
+
 void request_admission::on_body(const void* data, std::size_t size) {
   if (source_ == usage_from::none || size == 0) return;
   std::string_view piece(static_cast<const char*>(data), size);

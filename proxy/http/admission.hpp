@@ -110,8 +110,18 @@ class request_admission {
   asio::awaitable<bool> refuse(worker& w, downstream& d, const refusal& r,
                                std::string_view request_id, bool keep_alive);
 
+  /// The id of the authenticated key (nullopt: no keys configured, or a public route).
+  std::optional<std::string_view> key_id() const {
+    if (!state_) return std::nullopt;
+    return std::string_view(state_->keys.keys()[key_index_].id);
+  }
+
   /// Adds the x-ratelimit-* headers and chooses how usage is read (JSON or SSE).
   void on_response_header(boost::beast::http::response_header<>& res);
+
+  /// A response served from the cache: the x-ratelimit-* headers only. It counts as a request
+  /// but costs no tokens (no model ran), so finish() refunds the reservation.
+  void on_cached_response_header(boost::beast::http::response_header<>& res);
 
   /// A piece of the relayed response body (not copied for SSE; JSON is teed up to 1 MiB).
   void on_body(const void* data, std::size_t size);

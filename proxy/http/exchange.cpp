@@ -1,17 +1,16 @@
 #include "proxy/http/exchange.hpp"
 
 #include "proxy/http/admission.hpp"
+#include "proxy/http/cache_stage.hpp"
 #include "proxy/http/header_rewrite.hpp"
-#include "proxy/health/load_report.hpp"
 #include "proxy/health/retry.hpp"
+#include "proxy/http/upstream_steps.hpp"
 #include "proxy/http/worker.hpp"
 #include "proxy/routing/hash.hpp"
 #include "proxy/routing/request_keys.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/buffer_body.hpp>
@@ -129,6 +128,21 @@ class exchange_op {
     const bool client_keep_alive = req.keep_alive();
     const unsigned client_version = req.version();
 
+    // The cache decides on the request as the client sent it, then may answer it (a hit).
+    cache_stage cache(st_, *route_, req, admission_.key_id());
+    cache.on_hit_header([this](http::response_header<>& h) { admission_.on_cached_response_header(h); });
+    cache_ = &cache;
+    auto early = co_await cache.before_forward(d_, request_id_, client_keep_alive, client_version,
+                                               start_ + st_.cfg.limit.request_timeout);
+    if (early.what == cache_answer::kind::failed)
+      co_return co_await fail(proxy_errc::upstream_connect_failed, client_keep_alive);
+    if (early.what == cache_answer::kind::answered) {
+      status_ = early.status;
+      error_ = early.error;
+      bytes_out_ += early.bytes;
+      co_return early.keep;
+    }
+
     prepare_upstream_request(req, forward_context{d_.client_ip, d_.tls, request_id_});
     req.version(11);
     req.prepare_payload();
@@ -197,7 +211,7 @@ class exchange_op {
         if (tries > 0) {
           pm.retries->Increment();
           if (tries == 1) retrying = in_flight_guard(live.retries_in_flight);
-          co_await backoff(policy, tries - 1);
+          co_await retry_pause(policy, tries - 1, w_.random());
         }
         ++tries;
         busy = in_flight_guard(live.at(*backend).in_flight);
@@ -266,24 +280,6 @@ class exchange_op {
     }
   }
 
-  // Reads (and removes) the backend's queue-depth header, when the pool is told to look for one.
-  void take_load_report(pool_live& live, std::size_t b, http::response_header<>& res) {
-    const auto& name = live.cfg().report.header;
-    if (name.empty()) return;
-    auto it = res.find(name);
-    if (it == res.end()) return;
-    if (auto depth = orca_queue_depth(it->value())) live.report_queue(b, *depth, clock::now());
-    res.erase(name);
-  }
-
-  asio::awaitable<void> backoff(const config::retry_policy& policy, unsigned retry) {
-    auto draw = static_cast<double>(w_.random() >> 11) * 0x1.0p-53;
-    auto wait = retry_backoff(policy, retry, draw);
-    if (wait.count() <= 0) co_return;
-    asio::steady_timer timer(co_await asio::this_coro::executor, wait);
-    co_await timer.async_wait(tok);
-  }
-
   asio::awaitable<bool> relay(upstream_lease& lease, response_parser& rp, bool client_keep_alive,
                               unsigned client_version, clock::time_point deadline) {
     auto& res = rp.get();
@@ -303,6 +299,7 @@ class exchange_op {
     res.version(client_version >= 11 ? 11 : 10);
     res.keep_alive(keep);
     admission_.on_response_header(res);
+    cache_->on_response_header(res);
 
     http::response_serializer<http::buffer_body> sr{res};
     d_.deadline.expires_at(deadline);
@@ -339,11 +336,14 @@ class exchange_op {
       // An empty last piece with data set would come out as an extra "0\r\n\r\n" chunk.
       if (body.size == 0) body.data = nullptr;
       bytes_out_ += body.size;
+      const std::string_view piece(static_cast<const char*>(body.data), body.size);
       auto [wec, wn] = co_await http::async_write(d_.stream, sr, tok);
       if (wec == http::error::need_buffer) wec = {};
       if (wec) co_return client_aborted();
+      cache_->on_body_piece(piece);
     } while (!rp.is_done() || !sr.is_done());
     d_.deadline.disarm();
+    cache_->on_response_complete();
     if (upstream_keep) lease.release();
     co_return keep;
   }
@@ -401,6 +401,7 @@ class exchange_op {
   http::request_parser<http::string_body> parser_;
   std::string request_id_;
   std::optional<std::size_t> route_;
+  cache_stage* cache_ = nullptr;  // set by forward() for the relay's recording hooks
   std::string upstream_;
   std::string_view error_;
   unsigned status_ = 0;
