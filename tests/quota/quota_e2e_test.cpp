@@ -221,3 +221,27 @@ TEST_F(QuotaTest, AllowCidrsLetListedAddressesThrough) {
   proxy = std::make_unique<ts::proxy_process>(MODELGATE_BIN, dir, yaml);
   EXPECT_EQ(client().get("/v1/x").result_int(), 200);
 }
+
+// Auth and cache together: the cache keys on the authenticated key id (so both header forms of
+// one key share entries), a hit still passes the quota and carries its headers, and is refused
+// like any request once the key is over its rate.
+TEST_F(QuotaTest, CacheHitsAreKeyedByKeyIdAndStillCountedByTheQuota) {
+  upstream.on("/v1/infer", ts::upstream_behaviour::fixed(200, "{\"y\":1}", "application/json"));
+  auto c = config();
+  c.route_yaml = ", cache: { enabled: true, ttl: 60s }";
+  c.extra_yaml = "cache: { max_bytes: 1MiB }\n" + auth_yaml("{ requests_per_second: 0.1, burst: 3 }");
+  start(c);
+  auto cl = client();
+  auto first = cl.post("/v1/infer", "{\"x\":1}", {{"Authorization", bearer_a}});
+  ASSERT_EQ(first.result_int(), 200);
+  EXPECT_EQ(header(first, "x-cache"), "MISS");
+  auto second = cl.post("/v1/infer", "{\"x\":1}", {{"x-api-key", key_a}});
+  ASSERT_EQ(second.result_int(), 200);
+  EXPECT_EQ(header(second, "x-cache"), "HIT") << "same key id, other header: same entry";
+  EXPECT_EQ(header(second, "x-ratelimit-remaining-requests"), "1");
+  EXPECT_EQ(upstream.requests(), 1u);
+  EXPECT_EQ(cl.post("/v1/infer", "{\"x\":1}", {{"Authorization", bearer_a}}).result_int(), 200);
+  EXPECT_EQ(cl.post("/v1/infer", "{\"x\":1}", {{"Authorization", bearer_a}}).result_int(), 429);
+  EXPECT_EQ(cl.post("/v1/infer", "{\"x\":1}").result_int(), 401) << "no key: no cached answer";
+  EXPECT_EQ(upstream.requests(), 1u);
+}
