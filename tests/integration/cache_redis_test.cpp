@@ -11,16 +11,6 @@
 
 namespace {
 
-std::optional<std::filesystem::path> find_redis_server() {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "/usr/bin");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    auto p = std::filesystem::path(dir) / "redis-server";
-    if (std::filesystem::exists(p)) return p;
-  }
-  return std::nullopt;
-}
-
 std::string x_cache(const ts::response& r) { return std::string(r["x-cache"]); }
 
 }  // namespace
@@ -41,7 +31,7 @@ class CacheRedisTest : public ProxyTest {
 };
 
 TEST_F(CacheRedisTest, TwoProxiesShareEntriesThroughRedis) {
-  auto bin = find_redis_server();
+  auto bin = ts::find_program("redis-server");
   if (!bin) GTEST_SKIP() << "redis-server not installed";
   const auto port = ts::unused_port();
   ts::child_process redis({bin->string(), "--port", std::to_string(port), "--bind", "127.0.0.1",

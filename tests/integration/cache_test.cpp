@@ -11,18 +11,6 @@
 
 namespace {
 
-bool on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::string_view rest = path ? path : "";
-  while (!rest.empty()) {
-    auto dir = rest.substr(0, rest.find(':'));
-    rest = dir.size() < rest.size() ? rest.substr(dir.size() + 1) : "";
-    if (!dir.empty() && ::access((std::string(dir) + "/" + program).c_str(), X_OK) == 0)
-      return true;
-  }
-  return false;
-}
-
 std::string x_cache(const ts::response& r) { return std::string(r["x-cache"]); }
 
 }  // namespace
@@ -243,7 +231,7 @@ TEST_F(CacheTest, MetricsCountAndPassPromtool) {
   auto text = metrics();
   for (auto name : {"modelgate_cache_evictions_total", "modelgate_cache_coalesced_total"})
     EXPECT_NE(text.find(std::string("# TYPE ") + name), std::string::npos) << name;
-  if (!on_path("promtool")) GTEST_SKIP() << "promtool not installed";
+  if (!ts::find_program("promtool")) GTEST_SKIP() << "promtool not installed";
   auto file = dir.write("metrics.txt", text);
   auto r = ts::run_command({"promtool", "check", "metrics"}, dir.path(), file);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;

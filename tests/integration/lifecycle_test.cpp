@@ -15,18 +15,6 @@ ts::command_result run_modelgate(const ts::temp_dir& dir, std::vector<std::strin
   return ts::run_command(args, dir.path());
 }
 
-bool on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::string_view rest = path ? path : "";
-  while (!rest.empty()) {
-    auto dir = rest.substr(0, rest.find(':'));
-    rest = dir.size() < rest.size() ? rest.substr(dir.size() + 1) : "";
-    if (!dir.empty() && ::access((std::string(dir) + "/" + program).c_str(), X_OK) == 0)
-      return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 TEST_F(ProxyTest, CheckConfigAcceptsAValidFile) {
@@ -90,7 +78,7 @@ TEST_F(ProxyTest, MetricsCountRequestsAndPassPromtool) {
       << metrics();
   auto text = metrics();
   EXPECT_NE(text.find("# TYPE modelgate_requests_total counter"), std::string::npos) << text;
-  if (!on_path("promtool")) GTEST_SKIP() << "promtool not installed (Debian package prometheus)";
+  if (!ts::find_program("promtool")) GTEST_SKIP() << "promtool not installed (Debian package prometheus)";
   auto file = dir.write("metrics.txt", text);
   auto r = ts::run_command({"promtool", "check", "metrics"}, dir.path(), file);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;

@@ -8,6 +8,7 @@
 
 #include "tests/support/cert_maker.hpp"
 #include "tests/support/fake_upstream.hpp"
+#include "tests/support/find_program.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/prometheus_text.hpp"
 #include "tests/support/proxy_config.hpp"

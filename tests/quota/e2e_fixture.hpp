@@ -32,20 +32,12 @@ inline std::string hash_key(const ts::temp_dir& dir, const std::string& key) {
   return out;
 }
 
-inline std::optional<std::filesystem::path> on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "/usr/bin");
-  for (std::string d; std::getline(dirs, d, ':');) {
-    auto p = std::filesystem::path(d) / program;
-    if (std::filesystem::exists(p)) return p;
-  }
-  return std::nullopt;
-}
+using modelgate::test_support::find_program;
 
 /// `promtool check metrics` findings for `text` ("" when clean); nullopt without promtool.
 inline std::optional<std::string> promtool_findings(const ts::temp_dir& dir,
                                                     const std::string& text) {
-  if (!on_path("promtool")) return std::nullopt;
+  if (!find_program("promtool")) return std::nullopt;
   auto file = dir.write("metrics.txt", text);
   auto r = ts::run_command({"promtool", "check", "metrics"}, dir.path(), file);
   if (r.exit_code != 0) return "exit " + std::to_string(r.exit_code) + ": " + r.out + r.err;

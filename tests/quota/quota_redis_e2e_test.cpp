@@ -9,7 +9,7 @@ using quota_e2e::bearer_a;
 class QuotaRedisTest : public QuotaTest {
  protected:
   void SetUp() override {
-    auto bin = quota_e2e::on_path("redis-server");
+    auto bin = quota_e2e::find_program("redis-server");
     if (!bin) GTEST_SKIP() << "redis-server not installed";
     redis.emplace(*bin, dir, ts::unused_port());
     ASSERT_TRUE(redis->start()) << ts::read_file(dir.file("redis.out"));

@@ -5,6 +5,7 @@
 #include "proxy/quota/store_error.hpp"
 
 #include "tests/support/child_process.hpp"
+#include "tests/support/find_program.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/wait.hpp"
@@ -29,16 +30,6 @@ namespace ts = modelgate::test_support;
 using namespace std::chrono_literals;
 using boost::system::error_code;
 using steady = std::chrono::steady_clock;
-
-std::optional<std::filesystem::path> find_redis_server() {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "/usr/bin");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    auto p = std::filesystem::path(dir) / "redis-server";
-    if (std::filesystem::exists(p)) return p;
-  }
-  return std::nullopt;
-}
 
 // Runs one coroutine to completion on `ioc` and returns its result.
 template <class T>
@@ -108,7 +99,7 @@ class redis_server {
 class RedisStore : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto bin = find_redis_server();
+    auto bin = ts::find_program("redis-server");
     if (!bin) GTEST_SKIP() << "redis-server not installed";
     server_.emplace(*bin, dir_, ts::unused_port());
     ASSERT_TRUE(server_->ready()) << ts::read_file(dir_.file("redis.out"));
