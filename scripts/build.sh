@@ -11,7 +11,8 @@ setup_args=(--with-torch)
 extra=()
 for arg in "$@"; do
   case "$arg" in
-    --sanitize) extra+=(-DMODELGATE_SANITIZE=ON); build_dir=${BUILD_DIR:-build-asan} ;;
+    # Debug keeps assertions on; CMakeLists.txt adds -O1 to sanitizer builds.
+    --sanitize) extra+=(-DMODELGATE_SANITIZE=ON); type=Debug; build_dir=${BUILD_DIR:-build-asan} ;;
     --release) type=Release; build_dir=${BUILD_DIR:-build-release} ;;
     --no-backend) backend=OFF; setup_args=() ;;
     *) echo "build.sh: unknown option $arg" >&2; exit 2 ;;

@@ -43,17 +43,25 @@ port_of() {
 
 echo "== certificates and models in $work"
 scripts/make-certs.sh "$work/certs"
-"$backend" make-model --kind textgen --out "$work/textgen.pt" --seed 1
-"$backend" make-model --kind classifier --out "$work/classifier.pt" --seed 1
+# One libtorch thread per process: three backends and the proxy share this machine's cores, and
+# libtorch's OpenMP threads slow down many times over when they outnumber free cores
+# (docs/backend.md). The two models train side by side, one core each (about a minute).
+"$backend" make-model --kind textgen --out "$work/textgen.pt" --seed 1 --steps 60 --threads 1 \
+  >"$work/make-textgen.log" 2>&1 &
+maker=$!
+pids+=("$maker")
+"$backend" make-model --kind classifier --out "$work/classifier.pt" --seed 1 --threads 1
+wait "$maker" || { cat "$work/make-textgen.log" >&2; exit 1; }
+tail -n 1 "$work/make-textgen.log"
 
 echo "== starting backends"
 for i in 1 2; do
   "$backend" serve --model "$work/textgen.pt" --kind textgen --name textgen --listen 127.0.0.1:0 \
-    >"$work/text$i.log" 2>&1 &
+    --threads 1 >"$work/text$i.log" 2>&1 &
   pids+=($!)
 done
 "$backend" serve --model "$work/classifier.pt" --kind classifier --name classifier \
-  --listen 127.0.0.1:0 --max-batch 8 >"$work/vision.log" 2>&1 &
+  --listen 127.0.0.1:0 --max-batch 8 --threads 1 >"$work/vision.log" 2>&1 &
 pids+=($!)
 text1=$(port_of "$work/text1.log" "listening on")
 text2=$(port_of "$work/text2.log" "listening on")
