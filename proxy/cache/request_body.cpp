@@ -4,9 +4,30 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace modelgate::cache {
+namespace {
+
+// A number too large for a double parses as infinity and serializes as "Infinity", which is not
+// JSON and makes 1e400 and 1e500 look alike. Such bodies are keyed by their bytes instead.
+// (Boost.JSON limits nesting to 32 levels, so the recursion is bounded.)
+bool numbers_finite(const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::double_:
+      return std::isfinite(v.get_double());
+    case boost::json::kind::array:
+      return std::all_of(v.get_array().begin(), v.get_array().end(), numbers_finite);
+    case boost::json::kind::object:
+      return std::all_of(v.get_object().begin(), v.get_object().end(),
+                         [](const auto& kv) { return numbers_finite(kv.value()); });
+    default:
+      return true;
+  }
+}
+
+}  // namespace
 
 request_body request_body::parse(std::string_view raw) {
   request_body b;
@@ -16,7 +37,7 @@ request_body request_body::parse(std::string_view raw) {
   if (first == std::string_view::npos || (raw[first] != '{' && raw[first] != '[')) return b;
   boost::system::error_code ec;
   auto v = boost::json::parse(raw, ec);
-  if (!ec) b.json_ = std::move(v);
+  if (!ec && numbers_finite(v)) b.json_ = std::move(v);
   return b;
 }
 

@@ -14,7 +14,8 @@ namespace modelgate::cache {
 /// const access from several threads is fine.
 class request_body {
  public:
-  /// Tries to parse `raw` as one JSON text; a body that is not JSON (or is empty) is kept as bytes.
+  /// Tries to parse `raw` as one JSON text; a body that is not JSON (or is empty, or has a number
+  /// out of double range) is kept as bytes.
   static request_body parse(std::string_view raw);
 
   std::string_view raw() const { return raw_; }

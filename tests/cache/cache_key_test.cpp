@@ -180,5 +180,17 @@ TEST(CacheKey, SplitTarget) {
   EXPECT_EQ(split_target("/a"), (std::pair<std::string_view, std::string_view>{"/a", ""}));
 }
 
+// Found by canonical_json_fuzz: an out-of-range number parses as infinity, which canonicalised
+// to the non-JSON text "Infinity" and made 1e400 and 1e500 one key. Such bodies are keyed by
+// their bytes.
+TEST(CacheKey, NumbersOutOfDoubleRangeKeepTheirBytes) {
+  EXPECT_EQ(request_body::parse(R"({"a":[1e457]})").json(), nullptr);
+  EXPECT_NE(request_body::parse(R"({"a":[1e300]})").json(), nullptr);
+  request a, b;
+  a.body = R"({"x":1e400})";
+  b.body = R"({"x":1e500})";
+  EXPECT_NE(a.key(), b.key());
+}
+
 }  // namespace
 }  // namespace modelgate::cache
