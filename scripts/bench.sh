@@ -38,7 +38,10 @@ build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$(dirname "$MODELGATE_BIN"
 if [ "$quick" = 1 ]; then dur=3; warm=1; conns_list="50"; idle_n=1000
 else dur=10; warm=2; conns_list="50 500"; idle_n=10000; fi
 # 10,000 idle client sockets plus the proxies' own need more than the default 1024 descriptors.
+# HAProxy sizes itself to 2 descriptors per connection, so a lower hard limit lowers N (and says so).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+fd_cap=$(( ($(ulimit -n) - 1000) / 2 ))
+[ "$idle_n" -gt "$fd_cap" ] && idle_n=$fd_cap
 
 # Two cores: the proxy gets core 0, wrk (one thread) gets core 1, the upstream floats on both.
 # "direct" rows pin nothing but wrk. Without taskset/2 cores, nothing is pinned.
@@ -229,6 +232,59 @@ scenario_overhead() {
   echo "Load average after: $(load_now)."
 }
 
+# ---- scenario 5: idle keep-alive connections ----
+# A Python client opens N connections, sends one request on each, reads the answer and then holds
+# them all open; the proxy's resident memory is read before and while they are held.
+cat > "$tmp/idle_client.py" <<'EOF'
+import socket, sys, time
+port, n, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+req = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+socks = []
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(req)
+    got = b""
+    while not got.endswith(b"x" * 100):   # the 100-byte body ends the answer
+        chunk = s.recv(4096)
+        if not chunk:
+            sys.exit("connection %d closed by the proxy" % i)
+        got += chunk
+    socks.append(s)
+open(ready, "w").write("%d\n" % len(socks))
+time.sleep(3600)
+EOF
+scenario_idle() {
+  echo
+  echo "### 5. Idle connections ($idle_n idle keep-alive client connections, plain HTTP)"
+  echo
+  echo "Load average before: $(load_now)."
+  echo
+  echo "| system | RSS before MiB | RSS with $idle_n idle MiB | KiB per connection | vs HAProxy |"
+  echo "|---|---|---|---|---|"
+  local sys port before after client per
+  declare -A r_per=() lines=()
+  for sys in haproxy modelgate nginx; do
+    port=$(free_port)
+    start_system "$sys" "$port" 0
+    before=$(rss_mib "$proxy_pid")
+    rm -f "$tmp/idle.ready"
+    $pin_client python3 "$tmp/idle_client.py" "$port" "$idle_n" "$tmp/idle.ready" & client=$!
+    pids+=("$client")
+    while [ ! -s "$tmp/idle.ready" ]; do
+      kill -0 "$client" 2>/dev/null || { echo "bench.sh: idle client for $sys failed" >&2; return 1; }
+      sleep 0.2
+    done
+    sleep 1   # let the proxy settle after the last answer
+    after=$(rss_mib "$proxy_pid")
+    per=$(awk -v a="$after" -v b="$before" -v n="$idle_n" 'BEGIN { printf "%.1f", (a - b) * 1024 / n }')
+    stop "$client"; stop "$proxy_pid"
+    r_per[$sys]=$per; lines[$sys]="| $sys | $before | $after | $per"
+  done
+  for sys in haproxy modelgate nginx; do
+    echo "${lines[$sys]} | $(awk -v a="${r_per[$sys]}" -v b="${r_per[haproxy]}" 'BEGIN { printf "%.2f", a / b }') |"
+  done
+}
+
 # ---- scenario 3: routing quality (its own harness, see docs/routing.md) ----
 scenario_routing() {
   echo
@@ -247,4 +303,5 @@ echo "modelgate: $MODELGATE_BIN (${build_type:-unknown build type}); $(haproxy -
 echo "Mode: $([ "$quick" = 1 ] && echo quick || echo full)."
 want overhead && scenario_overhead
 want routing && scenario_routing
+want idle && scenario_idle
 true
