@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side benchmarks of modelgate, HAProxy and nginx (issue 8); results in docs/benchmarks.md.
-#   scripts/bench.sh [--quick] [--only overhead|routing|idle]
+#   scripts/bench.sh [--quick] [--only overhead|streaming|routing|idle]
 # Every system proxies to the same upstream (an nginx returning a small fixed body), all on
 # 127.0.0.1 with free ports, each proxy started fresh per table row with one worker so that
 # CPU and peak RSS are per row. No figure is asserted: CI runs --quick only to keep this working.
@@ -94,6 +94,12 @@ http {
 EOF
 nginx -p "$tmp" -c "$tmp/upstream.conf" 2>>"$tmp/upstream.err" & pids+=($!)
 wait_port "$up_port"
+# Scenarios point the proxies at $backend_port; streaming swaps in the SSE upstream.
+backend_port=$up_port
+# Streaming sets each peer's documented setting for event streams: nginx "proxy_buffering off;"
+# (else it buffers events), HAProxy "option http-no-delay" (else MSG_MORE + Nagle hold each
+# event ~200 ms). modelgate has no such setting.
+ng_stream=""; ha_stream=""
 
 # ---- proxy configs: one worker each, keep-alive to the upstream with enough idle slots ----
 write_configs() {  # $1 = listen port, $2 = 1 for TLS
@@ -113,7 +119,7 @@ limits: { max_connections: 100000, idle_timeout: 300s }
 pools:
   - name: up
     max_idle_per_backend: 1024   # default 64 would reconnect under 500 client connections
-    backends: [ { address: 127.0.0.1:$up_port } ]
+    backends: [ { address: 127.0.0.1:$backend_port } ]
 routes: [ { pool: up } ]
 EOF
   cat > "$tmp/haproxy.cfg" <<EOF
@@ -127,11 +133,12 @@ defaults
   timeout server 300s
   timeout http-keep-alive 300s
   http-reuse always
+  ${ha_stream:-}
 frontend fe
   bind 127.0.0.1:$port$ha_tls
   default_backend be
 backend be
-  server up 127.0.0.1:$up_port maxconn 10000
+  server up 127.0.0.1:$backend_port maxconn 10000
 EOF
   cat > "$tmp/nginx.conf" <<EOF
 daemon off; master_process off; worker_processes 1; pid $tmp/nginx.pid;
@@ -141,11 +148,12 @@ http {
   access_log off; keepalive_requests 10000000; keepalive_timeout 300s;
   client_body_temp_path $tmp/n_body; proxy_temp_path $tmp/n_proxy; fastcgi_temp_path $tmp/n_fcgi;
   uwsgi_temp_path $tmp/n_uwsgi; scgi_temp_path $tmp/n_scgi;
-  upstream up { server 127.0.0.1:$up_port; keepalive 1024; keepalive_requests 10000000; }
+  upstream up { server 127.0.0.1:$backend_port; keepalive 1024; keepalive_requests 10000000; }
   server {
     listen 127.0.0.1:$port$ng_tls;
     ssl_certificate $tmp/certs/server.crt; ssl_certificate_key $tmp/certs/server.key;
-    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection "";
+      ${ng_stream:-} }
   }
 }
 EOF
@@ -159,7 +167,7 @@ start_system() {
   case "$sys" in
     direct)
       proxy_pid=""
-      if [ "$tls" = 1 ]; then url="https://127.0.0.1:$up_tls_port/"; else url="http://127.0.0.1:$up_port/"; fi
+      if [ "$tls" = 1 ]; then url="https://127.0.0.1:$up_tls_port/"; else url="http://127.0.0.1:$backend_port/"; fi
       return ;;
     modelgate) $pin_proxy "$MODELGATE_BIN" --config "$tmp/modelgate.yaml" >"$tmp/modelgate.log" 2>&1 & ;;
     haproxy) $pin_proxy haproxy -db -f "$tmp/haproxy.cfg" >"$tmp/haproxy.log" 2>&1 & ;;
@@ -285,6 +293,81 @@ scenario_idle() {
   done
 }
 
+# ---- scenario 2: streaming (SSE) ----
+# sse_upstream.py answers every request with 100 SSE events 10 ms apart (chunked, keep-alive);
+# sse_client.py runs S streams one after another and prints time to first event and inter-event
+# gaps. Python timing jitter is well under a millisecond, and "direct" carries the same jitter.
+cat > "$tmp/sse_upstream.py" <<'EOF'
+import asyncio, sys
+async def serve(r, w):
+    try:
+        while True:
+            head = await r.readuntil(b"\r\n\r\n")
+            if not head: return
+            w.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                    b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for i in range(100):
+                ev = b"data: %d\n\n" % i
+                w.write(b"%x\r\n%s\r\n" % (len(ev), ev)); await w.drain()
+                if i < 99: await asyncio.sleep(0.010)
+            w.write(b"0\r\n\r\n"); await w.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+async def main():
+    srv = await asyncio.start_server(serve, "127.0.0.1", int(sys.argv[1]))
+    async with srv: await srv.serve_forever()
+asyncio.run(main())
+EOF
+cat > "$tmp/sse_client.py" <<'EOF'
+import socket, statistics, sys, time
+port, streams = int(sys.argv[1]), int(sys.argv[2])
+ttfe, gaps = [], []
+s = socket.create_connection(("127.0.0.1", port))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+for k in range(streams + 1):   # stream 0 warms up the proxy's upstream connection, not recorded
+    if k == 1: ttfe, gaps = [], []
+    t0 = time.perf_counter(); s.sendall(b"GET /sse HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    seen, last, buf = 0, None, b""
+    while seen < 100 or not buf.endswith(b"0\r\n\r\n"):
+        chunk = s.recv(65536); now = time.perf_counter()
+        if not chunk: sys.exit("stream closed early")
+        buf += chunk; n = buf.count(b"data: ") - seen
+        for _ in range(n):
+            if last is None: ttfe.append((now - t0) * 1e3)
+            else: gaps.append((now - last) * 1e3)
+            last = now
+        seen += n
+q = statistics.quantiles(gaps, n=100)
+print("%.2f %.2f %.2f %.2f" % (statistics.median(ttfe), statistics.mean(gaps), q[49], q[98]))
+EOF
+scenario_streaming() {
+  local streams=20; [ "$quick" = 1 ] && streams=3
+  echo
+  echo "### 2. Streaming (SSE: 100 events 10 ms apart, $streams streams in a row on one keep-alive connection, after one warm-up stream)"
+  echo
+  echo "Load average before: $(load_now). Proxy pinned as in scenario 1, client on core 1."
+  echo
+  echo "| system | first event p50 ms | gap mean ms | gap p50 ms | gap p99 ms | added first event ms | added gap p99 ms |"
+  echo "|---|---|---|---|---|---|---|"
+  local sse_port sse_pid sys port r f0 g0 f g50m g50 g99
+  sse_port=$(free_port)
+  python3 "$tmp/sse_upstream.py" "$sse_port" & sse_pid=$!; pids+=("$sse_pid")
+  wait_port "$sse_port"
+  backend_port=$sse_port; ng_stream="proxy_buffering off;"; ha_stream="option http-no-delay"
+  for sys in direct haproxy modelgate nginx; do
+    port=$(free_port)
+    start_system "$sys" "$port" 0
+    port=${url#http://127.0.0.1:}; port=${port%/}   # "direct" is the upstream's own port
+    r=$($pin_client python3 "$tmp/sse_client.py" "$port" "$streams")
+    [ -n "$proxy_pid" ] && stop "$proxy_pid"
+    read -r f g50m g50 g99 <<<"$r"
+    [ "$sys" = direct ] && { f0=$f; g0=$g99; }
+    echo "| $sys | $f | $g50m | $g50 | $g99 | $(awk -v a="$f" -v b="$f0" 'BEGIN{printf "%+.2f", a-b}') | $(awk -v a="$g99" -v b="$g0" 'BEGIN{printf "%+.2f", a-b}') |"
+  done
+  backend_port=$up_port; ng_stream=""; ha_stream=""
+  stop "$sse_pid"
+}
+
 # ---- scenario 3: routing quality (its own harness, see docs/routing.md) ----
 scenario_routing() {
   echo
@@ -302,6 +385,7 @@ echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "modelgate: $MODELGATE_BIN (${build_type:-unknown build type}); $(haproxy -v | head -1 | cut -d' ' -f1-3); $(nginx -v 2>&1 | cut -d' ' -f3); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)."
 echo "Mode: $([ "$quick" = 1 ] && echo quick || echo full)."
 want overhead && scenario_overhead
+want streaming && scenario_streaming
 want routing && scenario_routing
 want idle && scenario_idle
 true
