@@ -376,7 +376,8 @@ scenario_routing() {
   echo "Load average before: $(load_now)."
   echo
   local args=(); [ "$quick" = 1 ] && args+=(--quick)
-  "$root/$build_dir/tests/bench/modelgate_routing_bench" --proxy "$MODELGATE_BIN" "${args[@]}"
+  # The routing bench sits in the same build tree as the modelgate binary it drives.
+  "$(dirname "$MODELGATE_BIN")/../tests/bench/modelgate_routing_bench" --proxy "$MODELGATE_BIN" "${args[@]}"
 }
 
 echo "## modelgate benchmarks — $(date -u '+%Y-%m-%d %H:%M UTC')"
