@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side benchmarks of modelgate, HAProxy and nginx (issue 8); results in docs/benchmarks.md.
-#   scripts/bench.sh [--quick] [--only overhead|streaming|routing|idle]
+#   scripts/bench.sh [--quick] [--only overhead|streaming|routing|cache|idle]
 # Every system proxies to the same upstream (an nginx returning a small fixed body), all on
 # 127.0.0.1 with free ports, each proxy started fresh per table row with one worker so that
 # CPU and peak RSS are per row. No figure is asserted: CI runs --quick only to keep this working.
@@ -89,6 +89,8 @@ http {
     listen 127.0.0.1:$up_port; listen 127.0.0.1:$up_tls_port ssl;
     ssl_certificate $tmp/certs/server.crt; ssl_certificate_key $tmp/certs/server.key;
     location / { default_type text/plain; return 200 "$body"; }
+    # Scenario 4: the same body, marked cacheable so every cache may store it.
+    location /cached { default_type text/plain; add_header Cache-Control "max-age=300"; return 200 "$body"; }
   }
 }
 EOF
@@ -103,7 +105,18 @@ ng_stream=""; ha_stream=""
 
 # ---- proxy configs: one worker each, keep-alive to the upstream with enough idle slots ----
 write_configs() {  # $1 = listen port, $2 = 1 for TLS
-  local port=$1 tls=$2 mg_tls="" ha_tls="" ng_tls=""
+  local port=$1 tls=$2 mg_tls="" ha_tls="" ng_tls="" mg_cache="" ha_cache="" ng_cache=""
+  # Scenario 4 sets with_cache=1: each system caches /cached in memory (nginx: its disk cache,
+  # which sits in the page cache here); otherwise no cache exists at all.
+  if [ "${with_cache:-0}" = 1 ]; then
+    mg_cache=$'cache: { max_bytes: 64MiB, default_ttl: 300s }\n'
+    mg_cache+=$'routes: [ { path_prefix: /cached, pool: up, cache: { enabled: true } }, { pool: up } ]'
+    ha_cache=$'  http-request cache-use c\n  http-response cache-store c\ncache c\n  total-max-size 64\n  max-age 300'
+    ng_cache="proxy_cache_path $tmp/n_cache keys_zone=c:10m; proxy_cache c; proxy_cache_valid 200 5m;"
+    ng_cache+=' add_header X-Cache-Status $upstream_cache_status;'
+  else
+    mg_cache="routes: [ { pool: up } ]"
+  fi
   if [ "$tls" = 1 ]; then
     mg_tls=", tls: { cert: $tmp/certs/server.crt, key: $tmp/certs/server.key }"
     cat "$tmp/certs/server.crt" "$tmp/certs/server.key" > "$tmp/certs/haproxy.pem"
@@ -120,7 +133,7 @@ pools:
   - name: up
     max_idle_per_backend: 1024   # default 64 would reconnect under 500 client connections
     backends: [ { address: 127.0.0.1:$backend_port } ]
-routes: [ { pool: up } ]
+$mg_cache
 EOF
   cat > "$tmp/haproxy.cfg" <<EOF
 global
@@ -139,6 +152,7 @@ frontend fe
   default_backend be
 backend be
   server up 127.0.0.1:$backend_port maxconn 10000
+$ha_cache
 EOF
   cat > "$tmp/nginx.conf" <<EOF
 daemon off; master_process off; worker_processes 1; pid $tmp/nginx.pid;
@@ -149,6 +163,7 @@ http {
   client_body_temp_path $tmp/n_body; proxy_temp_path $tmp/n_proxy; fastcgi_temp_path $tmp/n_fcgi;
   uwsgi_temp_path $tmp/n_uwsgi; scgi_temp_path $tmp/n_scgi;
   upstream up { server 127.0.0.1:$backend_port; keepalive 1024; keepalive_requests 10000000; }
+  $ng_cache
   server {
     listen 127.0.0.1:$port$ng_tls;
     ssl_certificate $tmp/certs/server.crt; ssl_certificate_key $tmp/certs/server.key;
@@ -187,9 +202,37 @@ to_ms() {  # wrk prints 512.00us, 1.20ms, 2.01s
 }
 load_now() { cut -d' ' -f1-3 /proc/loadavg; }
 
+# Starts system $1 (TLS when $2 = 1), warms up, runs wrk with $3 connections on PATH $4, stops
+# it. Sets rps, p50, p99 (ms), cpu (proxy CPU s per 100k requests, warm-up excluded), rss (peak).
+measure() {
+  local sys=$1 tls=$2 conns=$3 path=$4 port out t0=0 t1 hz
+  hz=$(getconf CLK_TCK)
+  port=$(free_port)
+  start_system "$sys" "$port" "$tls"
+  $pin_client wrk -t1 -c"$conns" -d"${warm}s" "${url%/}$path" >/dev/null
+  [ -n "$proxy_pid" ] && t0=$(cpu_ticks "$proxy_pid")
+  if [ "$path" = /cached ]; then   # shows on stderr that the answers really are cache hits
+    echo "bench.sh: $sys /cached: $(curl -s -o /dev/null -D - "${url%/}$path" | grep -i '^x-cache\|^age' | tr -d '\r' | tr '\n' ' ')" >&2
+  fi
+  out=$($pin_client wrk -t1 -c"$conns" -d"${dur}s" --latency "${url%/}$path")
+  rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
+  p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
+  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+  if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
+    echo "bench.sh: $sys: $(grep 'Non-2xx\|Socket errors' <<<"$out")" >&2
+  fi
+  cpu="—"; rss="—"
+  if [ -n "$proxy_pid" ]; then
+    t1=$(cpu_ticks "$proxy_pid")
+    cpu=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v r="$rps" -v s="$dur" \
+      'BEGIN { printf "%.2f", (d / hz) / (r * s) * 100000 }')
+    rss=$(peak_rss_mib "$proxy_pid")
+    stop "$proxy_pid"
+  fi
+}
+
 # ---- scenario 1: proxy overhead ----
 scenario_overhead() {
-  local hz; hz=$(getconf CLK_TCK)
   echo
   echo "### 1. Proxy overhead (100-byte response, keep-alive, wrk -t1 ${dur}s after ${warm}s warm-up)"
   echo
@@ -198,31 +241,12 @@ scenario_overhead() {
   echo
   echo "| mode | conns | system | req/s | p50 ms | p99 ms | CPU s / 100k req | peak RSS MiB | req/s vs HAProxy | CPU vs HAProxy |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
-  local tls conns sys port out rps p50 p99 t0 t1 cpu rss
+  local tls conns sys
   for tls in 0 1; do
     for conns in $conns_list; do
       declare -A r_rps=() r_cpu=() lines=()
       for sys in direct haproxy modelgate nginx; do
-        port=$(free_port)
-        start_system "$sys" "$port" "$tls"
-        $pin_client wrk -t1 -c"$conns" -d"${warm}s" "$url" >/dev/null
-        [ -n "$proxy_pid" ] && t0=$(cpu_ticks "$proxy_pid")
-        out=$($pin_client wrk -t1 -c"$conns" -d"${dur}s" --latency "$url")
-        rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
-        p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
-        p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-        if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
-          echo "bench.sh: $sys: $(grep 'Non-2xx\|Socket errors' <<<"$out")" >&2
-        fi
-        cpu="—"; rss="—"
-        if [ -n "$proxy_pid" ]; then
-          t1=$(cpu_ticks "$proxy_pid")
-          # CPU seconds per 100k requests of the measured interval (warm-up excluded).
-          cpu=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v r="$rps" -v s="$dur" \
-            'BEGIN { printf "%.2f", (d / hz) / (r * s) * 100000 }')
-          rss=$(peak_rss_mib "$proxy_pid")
-          stop "$proxy_pid"
-        fi
+        measure "$sys" "$tls" "$conns" /
         r_rps[$sys]=$rps; r_cpu[$sys]=$cpu
         lines[$sys]="| $([ "$tls" = 1 ] && echo TLS || echo plain) | $conns | $sys | $rps | $p50 | $p99 | $cpu | $rss"
       done
@@ -238,6 +262,34 @@ scenario_overhead() {
   done
   echo
   echo "Load average after: $(load_now)."
+}
+
+# ---- scenario 4: cache hits ----
+scenario_cache() {
+  local conns=50
+  echo
+  echo "### 4. Cache hits (GET /cached, 100-byte body, $conns connections, wrk -t1 ${dur}s after ${warm}s warm-up)"
+  echo
+  echo "Every request after the first is a hit (HAProxy: its cache section). \"direct\" is the upstream"
+  echo "answering without any cache. Pinned as in scenario 1. Load average before: $(load_now)."
+  echo
+  echo "| system | req/s | p50 ms | p99 ms | CPU s / 100k req | peak RSS MiB | req/s vs HAProxy | CPU vs HAProxy |"
+  echo "|---|---|---|---|---|---|---|---|"
+  local sys rr cr
+  declare -A r_rps=() r_cpu=() lines=()
+  with_cache=1
+  for sys in direct haproxy modelgate nginx; do
+    measure "$sys" 0 "$conns" /cached
+    r_rps[$sys]=$rps; r_cpu[$sys]=$cpu; lines[$sys]="| $sys | $rps | $p50 | $p99 | $cpu | $rss"
+  done
+  with_cache=0
+  for sys in direct haproxy modelgate nginx; do
+    cr="—"
+    rr=$(awk -v a="${r_rps[$sys]}" -v b="${r_rps[haproxy]}" 'BEGIN { printf "%.2f", a / b }')
+    [ "${r_cpu[$sys]}" != "—" ] &&
+      cr=$(awk -v a="${r_cpu[$sys]}" -v b="${r_cpu[haproxy]}" 'BEGIN { printf "%.2f", a / b }')
+    echo "${lines[$sys]} | $rr | $cr |"
+  done
 }
 
 # ---- scenario 5: idle keep-alive connections ----
@@ -388,5 +440,6 @@ echo "Mode: $([ "$quick" = 1 ] && echo quick || echo full)."
 want overhead && scenario_overhead
 want streaming && scenario_streaming
 want routing && scenario_routing
+want cache && scenario_cache
 want idle && scenario_idle
 true
