@@ -163,7 +163,7 @@ EOF
   cat > "$tmp/nginx.conf" <<EOF
 daemon off; master_process off; worker_processes 1; pid $tmp/nginx.pid;
 error_log $tmp/nginx.err warn;
-events { worker_connections 100000; }
+events { worker_connections 20000; }   # = the fd limit; nginx preallocates per slot
 http {
   access_log off; keepalive_requests 10000000; keepalive_timeout 300s;
   client_body_temp_path $tmp/n_body; proxy_temp_path $tmp/n_proxy; fastcgi_temp_path $tmp/n_fcgi;
@@ -314,6 +314,7 @@ scenario_idle() {
   for sys in haproxy modelgate nginx; do
     port=$(free_port)
     start_system "$sys" "$port" 0
+    curl -s -o /dev/null "$url"; sleep 0.5   # one answered request first, so start-up is done
     before=$(rss_mib "$proxy_pid")
     rm -f "$tmp/idle.ready"
     $pin_client python3 "$root/scripts/bench/idle_client.py" "$port" "$idle_n" "$tmp/idle.ready" & client=$!
