@@ -19,6 +19,9 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+case "$only" in ""|overhead|streaming|routing|cache|idle) ;;
+  *) echo "bench.sh: unknown scenario $only (overhead, streaming, routing, cache, idle)" >&2; exit 2 ;;
+esac
 want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 
 scripts/setup.sh --with-bench >&2
