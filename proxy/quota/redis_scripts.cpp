@@ -134,8 +134,9 @@ std::optional<std::array<std::string, 3>> reconcile_args(const quota_limits& lim
                                                          std::uint64_t actual) {
   const auto tl = token_limit(limits);
   if (tl.unlimited()) return std::nullopt;
-  const std::string delta = actual >= reserved ? std::to_string(actual - reserved)
-                                               : "-" + std::to_string(reserved - actual);
+  // Built without `"-" + std::string`, which GCC 12 at -O3 flags as -Wrestrict (GCC bug 105329).
+  std::string delta = std::to_string(actual >= reserved ? actual - reserved : reserved - actual);
+  if (actual < reserved) delta.insert(delta.begin(), '-');
   return std::array<std::string, 3>{micros(tl.interval), std::to_string(tl.burst), delta};
 }
 
