@@ -6,6 +6,8 @@
 
 namespace {
 
+using namespace std::string_literals;
+
 struct hostile_case {
   const char* name;
   std::string bytes;
@@ -39,7 +41,7 @@ std::vector<hostile_case> hostile_requests() {
       {"chunk size overflow", post("Transfer-Encoding: chunked\r\n", "10000000000000005\r\nhello\r\n0\r\n\r\n")},
       {"bare LF", "POST /v1/smuggle HTTP/1.1\nHost: a\nContent-Length: 5\n\nhello"},
       {"bare CR", "POST /v1/smuggle HTTP/1.1\rHost: a\r\nContent-Length: 5\r\n\r\nhello"},
-      {"NUL in value", post(std::string("X-Note: a\0b\r\nContent-Length: 5\r\n", 34), "hello")},
+      {"NUL in value", post("X-Note: a\0b\r\nContent-Length: 5\r\n"s, "hello")},
       {"space in name", post("X Note: a\r\nContent-Length: 5\r\n", "hello")},
       {"no colon", post("X-Note\r\nContent-Length: 5\r\n", "hello")},
       {"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"},
