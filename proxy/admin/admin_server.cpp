@@ -2,6 +2,7 @@
 
 #include "metrics/exposition.hpp"
 #include "proxy/admin/cache_admin.hpp"
+#include "proxy/observe/log_escaped.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -18,15 +19,6 @@ using tcp = asio::ip::tcp;
 
 namespace {
 constexpr auto tok = asio::as_tuple(asio::use_awaitable);
-
-void log_exception(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    spdlog::error("admin: {}", ex.what());
-  }
-}
 }  // namespace
 
 admin_server::admin_server(asio::io_context& io, runtime_state& state)
@@ -41,7 +33,7 @@ admin_server::admin_server(asio::io_context& io, runtime_state& state)
 
 unsigned short admin_server::port() const { return acceptor_.local_endpoint().port(); }
 
-void admin_server::start() { asio::co_spawn(io_, accept_loop(), log_exception); }
+void admin_server::start() { asio::co_spawn(io_, accept_loop(), log_escaped("admin")); }
 
 void admin_server::stop() {
   asio::post(io_, [this] {
@@ -55,7 +47,7 @@ asio::awaitable<void> admin_server::accept_loop() {
     auto [ec, socket] = co_await acceptor_.async_accept(tok);
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
     if (ec) continue;
-    asio::co_spawn(io_, serve(std::move(socket)), log_exception);
+    asio::co_spawn(io_, serve(std::move(socket)), log_escaped("admin"));
   }
 }
 

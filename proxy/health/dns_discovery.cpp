@@ -1,6 +1,7 @@
 #include "proxy/health/dns_discovery.hpp"
 
 #include "proxy/health/dns_slots.hpp"
+#include "proxy/observe/log_escaped.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -19,15 +20,6 @@ std::vector<std::string> addresses_of(const tcp::resolver::results_type& results
   std::vector<std::string> out;
   for (const auto& entry : results) out.push_back(entry.endpoint().address().to_string());
   return out;
-}
-
-void log_exception(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    spdlog::error("dns refresh loop failed: {}", ex.what());
-  }
 }
 
 }  // namespace
@@ -60,7 +52,8 @@ void dns_discovery::resolve_now() {
 }
 
 void dns_discovery::start() {
-  for (const auto& g : groups_) boost::asio::co_spawn(io_, refresh_loop(g), log_exception);
+  for (const auto& g : groups_)
+    boost::asio::co_spawn(io_, refresh_loop(g), log_escaped("dns refresh loop failed"));
 }
 
 void dns_discovery::stop() { *stopped_ = true; }

@@ -2,6 +2,7 @@
 
 #include "proxy/health/load_report.hpp"
 #include "proxy/http/upstream_pool.hpp"
+#include "proxy/observe/log_escaped.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -62,15 +63,6 @@ asio::awaitable<probe_result> get(const config::backend& backend, const std::str
   co_return r;
 }
 
-void log_exception(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    spdlog::error("probe loop failed: {}", ex.what());
-  }
-}
-
 }  // namespace
 
 prober::prober(asio::io_context& io, runtime_state& state) : io_(io), state_(state) {}
@@ -81,8 +73,8 @@ void prober::start() {
   for (std::size_t p = 0; p < state_.cfg.pools.size(); ++p) {
     const auto& pool = state_.cfg.pools[p];
     for (std::size_t b = 0; b < pool.backends.size(); ++b) {
-      if (pool.health) asio::co_spawn(io_, check_loop(p, b), log_exception);
-      if (pool.report.scrape) asio::co_spawn(io_, scrape_loop(p, b), log_exception);
+      if (pool.health) asio::co_spawn(io_, check_loop(p, b), log_escaped("probe loop failed"));
+      if (pool.report.scrape) asio::co_spawn(io_, scrape_loop(p, b), log_escaped("probe loop failed"));
     }
   }
 }

@@ -4,6 +4,7 @@
 #include "proxy/http/downstream.hpp"
 #include "proxy/http/exchange.hpp"
 #include "proxy/http/worker.hpp"
+#include "proxy/observe/log_escaped.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <spdlog/spdlog.h>
@@ -70,14 +71,7 @@ void start_session(worker& w, tcp::socket socket, std::size_t listener_index) {
   // The coroutine owns the session: it lives exactly as long as the connection.
   asio::co_spawn(
       w.io(), [s = std::move(s)]() mutable -> asio::awaitable<void> { co_await s->run(); },
-      [](std::exception_ptr e) {
-        if (!e) return;
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          spdlog::error("session ended by an exception: {}", ex.what());
-        }
-      });
+      log_escaped("session ended by an exception"));
 }
 
 }  // namespace modelgate::proxy

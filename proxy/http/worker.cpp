@@ -1,5 +1,7 @@
 #include "proxy/http/worker.hpp"
 
+#include "proxy/observe/log_escaped.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -45,14 +47,7 @@ void worker::bind(std::vector<config::listener>& listeners) {
 
 void worker::start() {
   for (std::size_t i = 0; i < acceptors_.size(); ++i) {
-    asio::co_spawn(io_, accept_loop(i), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        spdlog::error("accept loop failed: {}", ex.what());
-      }
-    });
+    asio::co_spawn(io_, accept_loop(i), log_escaped("accept loop failed"));
   }
 }
 
