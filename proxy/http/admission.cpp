@@ -174,25 +174,10 @@ worker_quota::~worker_quota() = default;
 
 asio::awaitable<bool> send_refusal(downstream& d, const refusal& r, std::string_view request_id,
                                    bool keep_alive) {
-  http::response<http::string_body> res{static_cast<http::status>(r.status), 11};
-  res.set(http::field::server, "modelgate");
-  res.set(http::field::content_type, "application/json");
-  if (!request_id.empty()) res.set("x-request-id", request_id);
-  for (const auto& h : r.headers) res.set(h.name, h.value);
-  std::string body = "{\"error\":{\"code\":";
-  body += std::to_string(r.status);
-  body += ",\"type\":\"";
-  body += r.label;
-  body += "\",\"message\":\"";
-  body += r.message;
-  body += "\"}}\n";
-  res.body() = std::move(body);
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
-  d.deadline.expires_after(std::chrono::seconds(5));
-  auto [ec, n] = co_await http::async_write(d.stream, res, tok);
-  d.deadline.disarm();
-  co_return !ec;
+  http::fields extra;
+  for (const auto& h : r.headers) extra.set(h.name, h.value);
+  // Not a coroutine: a temporary inside a co_await expression is what GCC 12 destroys twice.
+  return d.send_json_error(r.status, r.label, r.message, request_id, keep_alive, std::move(extra));
 }
 
 asio::awaitable<std::optional<refusal>> request_admission::admit(

@@ -50,17 +50,27 @@ asio::awaitable<bool> downstream::wait_for_data(std::chrono::milliseconds timeou
 asio::awaitable<bool> downstream::send_error(proxy_errc e, std::string_view request_id,
                                              bool keep_alive) {
   const auto& info = describe(e);
-  http::response<http::string_body> res{info.status, 11};
+  http::fields extra;
+  if (info.retry_after_s) extra.set(http::field::retry_after, std::to_string(info.retry_after_s));
+  return send_json_error(static_cast<unsigned>(info.status), info.label, info.message, request_id,
+                         keep_alive, std::move(extra));
+}
+
+asio::awaitable<bool> downstream::send_json_error(unsigned status, std::string_view type,
+                                                  std::string_view message,
+                                                  std::string_view request_id, bool keep_alive,
+                                                  http::fields extra) {
+  http::response<http::string_body> res{static_cast<http::status>(status), 11};
   res.set(http::field::server, "modelgate");
   res.set(http::field::content_type, "application/json");
   if (!request_id.empty()) res.set("x-request-id", request_id);
-  if (info.retry_after_s) res.set(http::field::retry_after, std::to_string(info.retry_after_s));
+  for (const auto& h : extra) res.set(h.name_string(), h.value());
   std::string body = "{\"error\":{\"code\":";
-  body += std::to_string(static_cast<unsigned>(info.status));
+  body += std::to_string(status);
   body += ",\"type\":\"";
-  body += info.label;
+  body += type;
   body += "\",\"message\":\"";
-  body += info.message;
+  body += message;
   body += "\"}}\n";
   res.body() = std::move(body);
   res.keep_alive(keep_alive);

@@ -8,6 +8,7 @@
 #include "proxy/http/watchdog.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/fields.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
 #include <chrono>
@@ -36,6 +37,12 @@ class downstream {
 
   /// Sends a JSON error for `e`. Returns false when the write failed.
   asio::awaitable<bool> send_error(proxy_errc e, std::string_view request_id, bool keep_alive);
+
+  /// Sends an answer the proxy makes itself: `{"error":{"code","type","message"}}` with
+  /// `extra` headers (Retry-After, rate limits, ...). Returns false when the write failed.
+  asio::awaitable<bool> send_json_error(unsigned status, std::string_view type,
+                                        std::string_view message, std::string_view request_id,
+                                        bool keep_alive, boost::beast::http::fields extra = {});
 
   /// TLS close_notify or TCP half-close, then drains what the client still sends (so the last
   /// response is not destroyed by a reset), bounded in time and bytes.
