@@ -18,6 +18,8 @@ struct key_quota {
   std::uint64_t burst = 0;  // 0: max(1, ceil(requests_per_second))
   std::uint32_t max_concurrent = 0;
   std::uint64_t tokens_per_minute = 0;
+
+  bool operator==(const key_quota&) const = default;
 };
 
 /// `auth.keys[]`: the key itself is never in the config, only its SHA-256.
@@ -26,12 +28,16 @@ struct api_key_entry {
   std::array<unsigned char, 32> sha256{};
   std::vector<std::string> routes;  // "/prefix" entries or model names; empty: all
   key_quota quota;
+
+  bool operator==(const api_key_entry&) const = default;
 };
 
 struct auth_settings {
   std::vector<api_key_entry> keys;              // empty: no authentication anywhere
   std::uint64_t default_token_estimate = 1024;  // reserved when a request has no max_tokens
   bool enabled() const noexcept { return !keys.empty(); }
+
+  bool operator==(const auth_settings&) const = default;
 };
 
 struct quota_store_settings {
@@ -45,6 +51,8 @@ struct quota_store_settings {
   std::size_t pool_size = 4;
   std::chrono::milliseconds reconnect_backoff{250};
   std::string key_prefix = "modelgate:quota";
+
+  bool operator==(const quota_store_settings&) const = default;
 };
 
 /// One `allow_cidrs` entry. IPv4 is kept as IPv4-mapped IPv6 (::ffff:a.b.c.d, prefix + 96), so
@@ -53,6 +61,8 @@ struct cidr {
   std::array<unsigned char, 16> address{};
   unsigned prefix = 128;
   std::string text;  // as written, for messages
+
+  bool operator==(const cidr&) const = default;
 };
 
 /// "10.0.0.0/8", "192.168.1.7" (a /32), "fd00::/8", "::1". Throws std::invalid_argument.

@@ -18,6 +18,8 @@ struct cache_redis {
   std::uint16_t port = 0;
   std::string prefix = "modelgate:cache";
   std::chrono::milliseconds timeout{50};  // per command; slower counts as a Redis failure
+
+  bool operator==(const cache_redis&) const = default;
 };
 
 /// Top-level `cache:`. Present or not, a route with `cache.enabled` uses these values.
@@ -28,6 +30,8 @@ struct cache_store {
   std::size_t max_entry_divisor = 8;  // an entry may take at most 1/divisor of a shard
   std::chrono::milliseconds coalesce_timeout = std::chrono::seconds(30);  // follower wait
   std::optional<cache_redis> redis;
+
+  bool operator==(const cache_store&) const = default;
 };
 
 /// `routes[].cache`.
@@ -40,6 +44,8 @@ struct route_cache {
   // Store event streams despite the upstream's `Cache-Control: no-cache`, which SSE servers send
   // by convention (against proxy buffering) rather than to ask for revalidation.
   bool ignore_stream_no_cache = false;
+
+  bool operator==(const route_cache&) const = default;
 };
 
 }  // namespace modelgate::config

@@ -21,21 +21,29 @@ struct host_port {
   std::string host;
   std::uint16_t port = 0;
   std::string str() const;
+
+  bool operator==(const host_port&) const = default;
 };
 
 struct server_tls {
   std::filesystem::path cert;  // PEM chain, absolute after loading
   std::filesystem::path key;   // PEM private key
+
+  bool operator==(const server_tls&) const = default;
 };
 
 struct listener {
   host_port address;
   std::optional<server_tls> tls;
   std::vector<cidr> allow_cidrs;  // empty: any client address
+
+  bool operator==(const listener&) const = default;
 };
 
 struct admin {
   host_port address;
+
+  bool operator==(const admin&) const = default;
 };
 
 struct limits {
@@ -45,18 +53,24 @@ struct limits {
   duration idle_timeout = std::chrono::seconds(60);
   duration request_timeout = std::chrono::seconds(300);
   std::size_t max_connections = 10000;
+
+  bool operator==(const limits&) const = default;
 };
 
 struct access_log {
   enum class target { off, stdout_stream, stderr_stream, file };
   target kind = target::stdout_stream;
   std::filesystem::path path;  // for target::file
+
+  bool operator==(const access_log&) const = default;
 };
 
 struct upstream_tls {
   std::filesystem::path ca;  // empty: system default verify paths
   std::string server_name;   // SNI and the name verified; default: the backend host
   bool verify = true;
+
+  bool operator==(const upstream_tls&) const = default;
 };
 
 struct backend {
@@ -70,6 +84,8 @@ struct backend {
 
   /// Metric and log name: the address, plus "#slot" for a slot of a DNS name.
   std::string label() const;
+
+  bool operator==(const backend&) const = default;
 };
 
 /// Backends one pool may list (a retry's "already tried" set is a fixed-size bitset).
@@ -83,12 +99,16 @@ struct hash_key {
   source from = source::none;
   std::string name;        // header, cookie or JSON field name
   std::size_t length = 0;  // prompt_prefix bytes
+
+  bool operator==(const hash_key&) const = default;
 };
 
 struct scrape_report {
   std::string path = "/metrics";
   std::string metric;  // e.g. vllm:num_requests_waiting (all samples summed)
   duration interval = std::chrono::seconds(1);
+
+  bool operator==(const scrape_report&) const = default;
 };
 
 /// How backends tell their queue depth: a response header (ORCA text) and/or a scraped metric.
@@ -96,6 +116,8 @@ struct load_report {
   std::string header;  // empty: not read
   std::optional<scrape_report> scrape;
   duration max_age = std::chrono::seconds(5);  // older reports count as zero
+
+  bool operator==(const load_report&) const = default;
 };
 
 struct health_check {
@@ -105,6 +127,8 @@ struct health_check {
   unsigned expect_status = 200;
   unsigned unhealthy_after = 2;
   unsigned healthy_after = 2;
+
+  bool operator==(const health_check&) const = default;
 };
 
 /// Passive outlier ejection from live traffic.
@@ -112,6 +136,8 @@ struct outlier_detection {
   unsigned consecutive_failures = 5;  // connect failures or 5xx in a row; 0 disables
   duration base_ejection = std::chrono::seconds(10);  // doubles with each ejection, max 10x
   double max_ejected_share = 0.5;
+
+  bool operator==(const outlier_detection&) const = default;
 };
 
 struct retry_policy {
@@ -122,6 +148,8 @@ struct retry_policy {
   duration backoff_base = std::chrono::milliseconds(25);
   duration backoff_max = std::chrono::milliseconds(250);
   double budget = 0.2;                   // retries in flight ≤ budget × active requests (min 3)
+
+  bool operator==(const retry_policy&) const = default;
 };
 
 struct pool {
@@ -142,11 +170,15 @@ struct pool {
   retry_policy retries;
   std::size_t max_inflight_per_backend = 0;  // circuit breaker; 0: unlimited
   bool panic = true;  // no healthy backend: spread over all (true) or answer 503 (false)
+
+  bool operator==(const pool&) const = default;
 };
 
 struct header_match {
   std::string name;
   std::string value;
+
+  bool operator==(const header_match&) const = default;
 };
 
 struct route {
@@ -162,6 +194,8 @@ struct route {
   std::string fallback;
   bool is_public = false;  // `public: true`: no API key needed
   route_cache cache;
+
+  bool operator==(const route&) const = default;
 };
 
 struct proxy_config {

@@ -4,17 +4,48 @@
 
 namespace modelgate::proxy {
 
-runtime_state::runtime_state(config::proxy_config c)
-    : cfg(std::move(c)), routes(cfg.routes), metrics(cfg), log(cfg.log), quota(cfg, metrics.registry()) {
+process_state::process_state(const config::proxy_config& first) : log(first.log) {}
+
+std::string listener_key(const config::listener& l) { return l.address.str(); }
+
+runtime_state::runtime_state(config::proxy_config c, process_state& proc, const runtime_state* previous)
+    : process(proc),
+      cfg(std::move(c)),
+      generation(previous ? previous->generation + 1 : 1),
+      routes(cfg.routes),
+      metrics(cfg, proc.registry),
+      log(proc.log),
+      quota(cfg, *proc.registry, previous ? &previous->quota : nullptr),
+      draining(proc.draining),
+      connections(proc.connections) {
   for (const auto& l : cfg.listeners)
     listener_tls.push_back(l.tls ? make_server_tls(*l.tls) : nullptr);
-  for (const auto& p : cfg.pools) {
-    pools.push_back(std::make_unique<pool_live>(p));
+  for (std::size_t i = 0; i < cfg.pools.size(); ++i) {
+    const auto& p = cfg.pools[i];
+    // An unchanged pool keeps its live state (health, ejections, DNS slots, managed replicas)
+    // and its upstream TLS contexts, so the workers keep its pooled connections too.
+    if (previous) {
+      for (std::size_t j = 0; j < previous->pools.size(); ++j) {
+        if (previous->pools[j]->cfg() == p) {
+          pools.push_back(previous->pools[j]);
+          backend_tls.push_back(previous->backend_tls[j]);
+          break;
+        }
+      }
+      if (pools.size() == i + 1) continue;
+    }
+    pools.push_back(std::make_shared<pool_live>(p));
     auto& per_backend = backend_tls.emplace_back();
     for (const auto& b : p.backends)
       per_backend.push_back(b.tls ? make_upstream_tls(*b.tls) : nullptr);
   }
-  cache = cache_runtime::make(cfg, metrics.registry());
+  cache = cache_runtime::make(cfg, *proc.registry, previous ? previous->cache.get() : nullptr);
+}
+
+std::optional<std::size_t> runtime_state::listener_index(const std::string& key) const {
+  for (std::size_t i = 0; i < cfg.listeners.size(); ++i)
+    if (listener_key(cfg.listeners[i]) == key) return i;
+  return std::nullopt;
 }
 
 void runtime_state::refresh_metrics() {

@@ -5,11 +5,16 @@
 #include "proxy/health/prober.hpp"
 #include "proxy/http/worker.hpp"
 
+#include "config/loader.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <spdlog/spdlog.h>
 
 #include <sys/resource.h>
@@ -18,34 +23,93 @@
 #include <thread>
 
 namespace modelgate::proxy {
+namespace {
+
+// Loops that read a generation's pools: DNS re-resolution, health checks, load-report scrapes.
+// Replaced on every reload; they run on the first worker's io_context.
+struct generation_services {
+  std::unique_ptr<dns_discovery> discovery;
+  std::unique_ptr<prober> probes;
+};
+
+struct reload_metrics {
+  explicit reload_metrics(prometheus::Registry& reg) {
+    auto& reloads = prometheus::BuildCounter()
+                        .Name("modelgate_config_reloads_total")
+                        .Help("Configuration reloads (SIGHUP, POST /admin/reload), by result")
+                        .Register(reg);
+    success = &reloads.Add({{"result", "success"}});
+    failure = &reloads.Add({{"result", "failure"}});
+    generation = &prometheus::BuildGauge()
+                      .Name("modelgate_config_generation")
+                      .Help("Generation of the configuration serving new requests (1 at start)")
+                      .Register(reg)
+                      .Add({});
+    last_success = &prometheus::BuildGauge()
+                        .Name("modelgate_config_last_reload_success_timestamp_seconds")
+                        .Help("Unix time of the last configuration load that succeeded")
+                        .Register(reg)
+                        .Add({});
+  }
+  void loaded(std::uint64_t gen) {
+    generation->Set(static_cast<double>(gen));
+    last_success->SetToCurrentTime();
+  }
+  prometheus::Counter* success;
+  prometheus::Counter* failure;
+  prometheus::Gauge* generation;
+  prometheus::Gauge* last_success;
+};
+
+void log_listeners(const std::vector<config::listener>& listeners,
+                   const std::vector<std::uint16_t>& ports, std::size_t first_index) {
+  for (std::size_t i = 0; i < listeners.size(); ++i) {
+    auto a = listeners[i].address;
+    a.port = ports[i];
+    spdlog::info("listener {} listening on {}{}", first_index + i, a.str(), listeners[i].tls ? " (tls)" : "");
+  }
+}
+
+}  // namespace
 
 struct server::impl {
-  explicit impl(config::proxy_config cfg) : state(std::move(cfg)) {
-    auto listeners = state.cfg.listeners;
-    for (unsigned i = 0; i < state.cfg.workers; ++i) {
-      workers.push_back(std::make_unique<worker>(state, i));
-      workers.back()->bind(listeners);
+  explicit impl(config::proxy_config cfg) : process(cfg), reloads(*process.registry) {
+    auto first = std::make_shared<runtime_state>(std::move(cfg), process);
+    current.store(first);
+    reloads.loaded(first->generation);
+    std::vector<std::uint16_t> ports;
+    for (unsigned i = 0; i < first->cfg.workers; ++i) {
+      workers.push_back(std::make_unique<worker>(first, i));
+      initial_acceptors.push_back(workers.back()->open_acceptors(first->cfg.listeners, ports));
     }
-    for (std::size_t i = 0; i < listeners.size(); ++i)
-      spdlog::info("listener {} listening on {}{}", i, listeners[i].address.str(),
-                   listeners[i].tls ? " (tls)" : "");
-    discovery = std::make_unique<dns_discovery>(workers.front()->io(), state);
-    discovery->resolve_now();
-    probes = std::make_unique<prober>(workers.front()->io(), state);
-    if (state.cfg.admin_listener) {
-      admin = std::make_unique<admin_server>(workers.front()->io(), state);
-      config::host_port a = state.cfg.admin_listener->address;
+    log_listeners(first->cfg.listeners, ports, 0);
+    services = make_services(first);
+    services.discovery->resolve_now();
+    if (first->cfg.admin_listener) {
+      admin_hooks hooks{[this] { return current.load(); }, [this] { return reload(); },
+                        main_io.get_executor()};
+      admin = std::make_unique<admin_server>(workers.front()->io(), first->cfg.admin_listener->address,
+                                             std::move(hooks));
+      config::host_port a = first->cfg.admin_listener->address;
       a.port = admin->port();
       spdlog::info("admin listening on {}", a.str());
     }
   }
 
+  generation_services make_services(const std::shared_ptr<runtime_state>& st) {
+    return {std::make_unique<dns_discovery>(workers.front()->io(), st),
+            std::make_unique<prober>(workers.front()->io(), st)};
+  }
+
+  reload_outcome reload();
   void drain_and_stop();
 
-  runtime_state state;
+  process_state process;
+  reload_metrics reloads;
+  std::atomic<std::shared_ptr<runtime_state>> current;
   std::vector<std::unique_ptr<worker>> workers;
-  std::unique_ptr<dns_discovery> discovery;
-  std::unique_ptr<prober> probes;
+  std::vector<std::vector<worker_acceptor>> initial_acceptors;  // until run() starts them
+  generation_services services;
   std::unique_ptr<admin_server> admin;
   asio::io_context main_io{1};
 };
@@ -63,16 +127,81 @@ server::server(config::proxy_config cfg) {
 
 server::~server() = default;
 
+// On the main thread. Everything that can fail (reading and validating the file, TLS files,
+// binding new listeners) happens before the swap, so a rejected file changes nothing.
+reload_outcome server::impl::reload() {
+  auto old = current.load();
+  reload_outcome out;
+  out.generation = old->generation;
+  try {
+    auto cfg = config::load_config(old->cfg.source);
+    // Fixed for the life of the process: kept, with a warning.
+    if (cfg.workers != old->cfg.workers) {
+      out.warnings.push_back("workers changes need a restart (keeping " + std::to_string(old->cfg.workers) + ")");
+      cfg.workers = old->cfg.workers;
+    }
+    if (cfg.admin_listener != old->cfg.admin_listener) {
+      out.warnings.push_back("admin listener changes need a restart (keeping the running one)");
+      cfg.admin_listener = old->cfg.admin_listener;
+    }
+    if (!(cfg.log == old->cfg.log)) {
+      out.warnings.push_back("access_log changes need a restart (keeping the running one)");
+      cfg.log = old->cfg.log;
+    }
+    auto next = std::make_shared<runtime_state>(std::move(cfg), process, old.get());
+    std::vector<config::listener> added;
+    for (const auto& l : next->cfg.listeners)
+      if (!old->listener_index(listener_key(l))) added.push_back(l);
+    std::vector<std::vector<worker_acceptor>> acceptors;
+    std::vector<std::uint16_t> ports;
+    for (auto& w : workers) acceptors.push_back(w->open_acceptors(added, ports));
+
+    current.store(next);
+    for (std::size_t i = 0; i < workers.size(); ++i)
+      asio::post(workers[i]->io(), [w = workers[i].get(), next, acc = std::move(acceptors[i])]() mutable {
+        w->adopt(next, std::move(acc));
+      });
+    auto replaced = std::make_shared<generation_services>(std::move(services));
+    asio::post(workers.front()->io(), [replaced] {
+      replaced->discovery->stop();
+      replaced->probes->stop();
+    });
+    services = make_services(next);
+    services.discovery->resolve_now();
+    services.discovery->start();
+    services.probes->start();
+    for (std::size_t i = 0; i < added.size(); ++i)
+      log_listeners({added[i]}, {ports[i]}, *next->listener_index(listener_key(added[i])));
+    for (const auto& l : old->cfg.listeners)
+      if (!next->listener_index(listener_key(l))) spdlog::info("listener {} closed", l.address.str());
+    for (const auto& w : out.warnings) spdlog::warn("reload: {}", w);
+    reloads.success->Increment();
+    reloads.loaded(next->generation);
+    out.ok = true;
+    out.generation = next->generation;
+    spdlog::info("config reloaded from {}: generation {} ({} listeners, {} pools, {} routes)",
+                 next->cfg.source.string(), next->generation, next->cfg.listeners.size(),
+                 next->cfg.pools.size(), next->cfg.routes.size());
+  } catch (const std::exception& e) {
+    reloads.failure->Increment();
+    out.ok = false;
+    out.error = e.what();
+    spdlog::error("config reload rejected, still serving generation {}: {}", old->generation, e.what());
+  }
+  return out;
+}
+
 int server::run() {
   auto& s = *impl_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::thread> threads;
-  for (auto& w : s.workers) {
-    w->start();
-    guards.push_back(asio::make_work_guard(w->io()));
+  for (std::size_t i = 0; i < s.workers.size(); ++i) {
+    s.workers[i]->start(std::move(s.initial_acceptors[i]));
+    guards.push_back(asio::make_work_guard(s.workers[i]->io()));
   }
-  s.discovery->start();
-  s.probes->start();
+  s.initial_acceptors.clear();
+  s.services.discovery->start();
+  s.services.probes->start();
   if (s.admin) s.admin->start();
   for (auto& w : s.workers) {
     threads.emplace_back([&w] {
@@ -90,34 +219,44 @@ int server::run() {
   asio::signal_set signals(s.main_io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
-    spdlog::info("signal {}: draining (up to {} ms)", sig, s.state.cfg.drain_timeout.count());
+    spdlog::info("signal {}: draining (up to {} ms)", sig, s.current.load()->cfg.drain_timeout.count());
     s.drain_and_stop();
   });
+  asio::signal_set hangup(s.main_io, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_hangup =
+      [&](const boost::system::error_code& ec, int) {
+        if (ec || s.process.draining.load()) return;
+        spdlog::info("SIGHUP: reloading {}", s.current.load()->cfg.source.string());
+        s.reload();
+        hangup.async_wait(on_hangup);
+      };
+  hangup.async_wait(on_hangup);
   s.main_io.run();
 
   if (s.admin) s.admin->stop();
   guards.clear();
   for (auto& w : s.workers) w->io().stop();
   for (auto& t : threads) t.join();
-  s.state.log.flush();
+  s.process.log.flush();
   spdlog::info("stopped");
   return 0;
 }
 
 void server::impl::drain_and_stop() {
-  state.draining = true;
+  process.draining = true;
   asio::co_spawn(
       main_io,
       [this]() -> asio::awaitable<void> {
-        auto deadline = std::chrono::steady_clock::now() + state.cfg.drain_timeout;
+        const auto timeout = current.load()->cfg.drain_timeout;
+        auto deadline = std::chrono::steady_clock::now() + timeout;
         asio::steady_timer pause(main_io);
         // Idle connections close when nudged; busy ones finish their response and then close.
-        while (state.connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+        while (process.connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
           for (auto& w : workers) asio::post(w->io(), [&w] { w->drain(); });
           pause.expires_after(std::chrono::milliseconds(50));
           co_await pause.async_wait(asio::use_awaitable);
         }
-        if (auto open = state.connections.load())
+        if (auto open = process.connections.load())
           spdlog::warn("drain timeout: closing {} connections", open);
         main_io.stop();
       },

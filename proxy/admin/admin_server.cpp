@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
 namespace modelgate::proxy {
@@ -19,11 +20,26 @@ using tcp = asio::ip::tcp;
 
 namespace {
 constexpr auto tok = asio::as_tuple(asio::use_awaitable);
+constexpr std::string_view reload_path = "/admin/reload";
+
+// 200 {"status":"ok","generation":N,"warnings":[...]} or 400 {"status":"error","error":"..."}.
+void write_reload_outcome(const reload_outcome& o, http::response<http::string_body>& res) {
+  boost::json::object body;
+  body["status"] = o.ok ? "ok" : "error";
+  body["generation"] = o.generation;
+  if (!o.ok) body["error"] = o.error;
+  boost::json::array warnings;
+  for (const auto& w : o.warnings) warnings.emplace_back(w);
+  body["warnings"] = std::move(warnings);
+  res.result(o.ok ? http::status::ok : http::status::bad_request);
+  res.set(http::field::content_type, "application/json");
+  res.body() = boost::json::serialize(body) + "\n";
+}
+
 }  // namespace
 
-admin_server::admin_server(asio::io_context& io, runtime_state& state)
-    : io_(io), state_(state), acceptor_(io) {
-  const auto& a = state.cfg.admin_listener->address;
+admin_server::admin_server(asio::io_context& io, const config::host_port& a, admin_hooks hooks)
+    : io_(io), hooks_(std::move(hooks)), acceptor_(io) {
   tcp::endpoint ep(asio::ip::make_address(a.host), a.port);
   acceptor_.open(ep.protocol());
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
@@ -64,19 +80,33 @@ asio::awaitable<void> admin_server::serve(tcp::socket socket) {
     http::response<http::string_body> res{http::status::ok, 11};
     res.set(http::field::server, "modelgate");
     auto path = req.target().substr(0, req.target().find('?'));
+    auto state = hooks_.current();
     if (path == cache_purge_path) {
-      handle_cache_purge(state_, req, res);
+      handle_cache_purge(*state, req, res);
+    } else if (path == reload_path) {
+      if (req.method() != http::verb::post) {
+        res.result(http::status::method_not_allowed);
+        res.set(http::field::allow, "POST");
+        res.body() = "use POST\n";
+      } else {
+        // The reload runs where signals run it (the control thread), one at a time.
+        auto op = asio::co_spawn(
+            hooks_.control, [this]() -> asio::awaitable<reload_outcome> { co_return hooks_.reload(); },
+            asio::use_awaitable);
+        auto outcome = co_await std::move(op);
+        write_reload_outcome(outcome, res);
+      }
     } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
       res.result(http::status::method_not_allowed);
       res.body() = "method not allowed\n";
     } else if (path == "/metrics") {
       res.set(http::field::content_type, metrics::content_type);
-      state_.refresh_metrics();
-      res.body() = metrics::serialize(state_.metrics.registry());
+      state->refresh_metrics();
+      res.body() = metrics::serialize(state->metrics.registry());
     } else if (path == "/healthz") {
       res.body() = "ok\n";
     } else if (path == "/readyz") {
-      bool ready = !state_.draining.load();
+      bool ready = !state->draining.load();
       res.result(ready ? http::status::ok : http::status::service_unavailable);
       res.body() = ready ? "ready\n" : "draining\n";
     } else {

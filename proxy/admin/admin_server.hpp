@@ -1,6 +1,7 @@
 #pragma once
 // The admin listener: GET /metrics (Prometheus text), /healthz (alive), /readyz (accepting
-// traffic; 503 while draining). Plain HTTP, meant for a private address.
+// traffic; 503 while draining), POST /admin/reload (re-read the config file) and the cache purge.
+// Plain HTTP, meant for a private address.
 
 #include "proxy/runtime_state.hpp"
 
@@ -8,14 +9,31 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <functional>
 #include <memory>
+#include <string>
 
 namespace modelgate::proxy {
 
+/// What a configuration reload did.
+struct reload_outcome {
+  bool ok = false;
+  std::uint64_t generation = 0;  // the generation serving afterwards
+  std::string error;             // why the file was rejected (file:line:col: key ...)
+  std::vector<std::string> warnings;  // settings that need a restart and were kept
+};
+
+/// What the admin listener asks of the server.
+struct admin_hooks {
+  std::function<std::shared_ptr<runtime_state>()> current;  // any thread
+  std::function<reload_outcome()> reload;                  // runs on `control`
+  boost::asio::any_io_executor control;
+};
+
 class admin_server {
  public:
-  /// Binds `state.cfg.admin_listener` on `io` (port 0: the kernel picks; see port()).
-  admin_server(boost::asio::io_context& io, runtime_state& state);
+  /// Binds `address` on `io` (port 0: the kernel picks; see port()).
+  admin_server(boost::asio::io_context& io, const config::host_port& address, admin_hooks hooks);
 
   void start();
   void stop();
@@ -26,7 +44,7 @@ class admin_server {
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
 
   boost::asio::io_context& io_;
-  runtime_state& state_;
+  admin_hooks hooks_;
   boost::asio::ip::tcp::acceptor acceptor_;
 };
 

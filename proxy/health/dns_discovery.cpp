@@ -24,10 +24,10 @@ std::vector<std::string> addresses_of(const tcp::resolver::results_type& results
 
 }  // namespace
 
-dns_discovery::dns_discovery(boost::asio::io_context& io, runtime_state& state)
-    : io_(io), state_(state) {
-  for (std::size_t p = 0; p < state_.cfg.pools.size(); ++p) {
-    const auto& backends = state_.cfg.pools[p].backends;
+dns_discovery::dns_discovery(boost::asio::io_context& io, std::shared_ptr<runtime_state> state)
+    : io_(io), state_(std::move(state)) {
+  for (std::size_t p = 0; p < state_->cfg.pools.size(); ++p) {
+    const auto& backends = state_->cfg.pools[p].backends;
     for (std::size_t b = 0; b < backends.size(); ++b)
       if (backends[b].slots > 0 && backends[b].slot == 0) groups_.push_back({p, b, backends[b].slots});
   }
@@ -38,13 +38,13 @@ dns_discovery::~dns_discovery() { *stopped_ = true; }
 void dns_discovery::resolve_now() {
   tcp::resolver resolver(io_);
   for (const auto& g : groups_) {
-    const auto& address = state_.cfg.pools[g.pool].backends[g.first].address;
+    const auto& address = state_->cfg.pools[g.pool].backends[g.first].address;
     boost::system::error_code ec;
     auto results = resolver.resolve(address.host, std::to_string(address.port), ec);
     if (ec) {
       spdlog::warn("pool {}: cannot resolve {} yet ({}); retrying every {} ms",
-                   state_.cfg.pools[g.pool].name, address.str(), ec.message(),
-                   state_.cfg.pools[g.pool].dns_refresh.count());
+                   state_->cfg.pools[g.pool].name, address.str(), ec.message(),
+                   state_->cfg.pools[g.pool].dns_refresh.count());
       continue;
     }
     apply(g, addresses_of(results));
@@ -60,7 +60,8 @@ void dns_discovery::stop() { *stopped_ = true; }
 
 boost::asio::awaitable<void> dns_discovery::refresh_loop(name_group g) {
   auto stopped = stopped_;
-  const auto& pool = state_.cfg.pools[g.pool];
+  auto state = state_;  // the generation's config stays valid as long as this loop runs
+  const auto& pool = state->cfg.pools[g.pool];
   const auto& address = pool.backends[g.first].address;
   tcp::resolver resolver(io_);
   boost::asio::steady_timer timer(io_);
@@ -83,8 +84,8 @@ boost::asio::awaitable<void> dns_discovery::refresh_loop(name_group g) {
 }
 
 void dns_discovery::apply(const name_group& g, std::vector<std::string> resolved) {
-  auto& live = state_.pool(g.pool);
-  const auto& pool = state_.cfg.pools[g.pool];
+  auto& live = state_->pool(g.pool);
+  const auto& pool = state_->cfg.pools[g.pool];
   auto addresses = preferred_addresses(std::move(resolved));
   std::vector<std::string> current;
   for (std::size_t s = 0; s < g.slots; ++s) current.push_back(live.slot_address(g.first + s).first);

@@ -18,7 +18,7 @@ namespace modelgate::proxy {
 
 class dns_discovery {
  public:
-  dns_discovery(boost::asio::io_context& io, runtime_state& state);
+  dns_discovery(boost::asio::io_context& io, std::shared_ptr<runtime_state> state);
   ~dns_discovery();
 
   /// Resolves every name once, blocking (start-up, before traffic).
@@ -39,7 +39,7 @@ class dns_discovery {
   void apply(const name_group& g, std::vector<std::string> resolved);
 
   boost::asio::io_context& io_;
-  runtime_state& state_;
+  std::shared_ptr<runtime_state> state_;  // each loop holds a copy, so it may outlive this object after stop()
   std::vector<name_group> groups_;
   std::shared_ptr<bool> stopped_ = std::make_shared<bool>(false);
 };

@@ -65,13 +65,13 @@ asio::awaitable<probe_result> get(const config::backend& backend, const std::str
 
 }  // namespace
 
-prober::prober(asio::io_context& io, runtime_state& state) : io_(io), state_(state) {}
+prober::prober(asio::io_context& io, std::shared_ptr<runtime_state> state) : io_(io), state_(std::move(state)) {}
 
 prober::~prober() { *stopped_ = true; }
 
 void prober::start() {
-  for (std::size_t p = 0; p < state_.cfg.pools.size(); ++p) {
-    const auto& pool = state_.cfg.pools[p];
+  for (std::size_t p = 0; p < state_->cfg.pools.size(); ++p) {
+    const auto& pool = state_->cfg.pools[p];
     for (std::size_t b = 0; b < pool.backends.size(); ++b) {
       if (pool.health) asio::co_spawn(io_, check_loop(p, b), log_escaped("probe loop failed"));
       if (pool.report.scrape) asio::co_spawn(io_, scrape_loop(p, b), log_escaped("probe loop failed"));
@@ -83,10 +83,11 @@ void prober::stop() { *stopped_ = true; }
 
 asio::awaitable<void> prober::check_loop(std::size_t p, std::size_t b) {
   auto stopped = stopped_;
-  const auto& pool = state_.cfg.pools[p];
+  auto state = state_;  // the generation's config stays valid as long as this loop runs
+  const auto& pool = state->cfg.pools[p];
   const auto& cfg = *pool.health;
   const auto& backend = pool.backends[b];
-  auto& live = state_.pool(p).at(b);
+  auto& live = state->pool(p).at(b);
   probe_state st;
   asio::steady_timer timer(io_);
   // Spread the first probes so a large pool does not probe in one burst.
@@ -97,10 +98,10 @@ asio::awaitable<void> prober::check_loop(std::size_t p, std::size_t b) {
   std::uint32_t generation = 0, probed_generation = 0;
   while (!*stopped) {
     // An empty DNS slot has nothing to probe; a slot with a new address is a new host.
-    if (!slot_target(state_.pool(p), b, ip, generation)) {
+    if (!slot_target(state->pool(p), b, ip, generation)) {
       if (generation != probed_generation) st = probe_state{};
       probed_generation = generation;
-      auto r = co_await get(backend, ip, state_.backend_tls[p][b].get(), cfg.path, cfg.timeout);
+      auto r = co_await get(backend, ip, state->backend_tls[p][b].get(), cfg.path, cfg.timeout);
       if (*stopped) co_return;
       const bool ok = !r.ec && r.status == cfg.expect_status;
       // A verdict about an address the slot no longer has is dropped.
@@ -120,16 +121,17 @@ asio::awaitable<void> prober::check_loop(std::size_t p, std::size_t b) {
 
 asio::awaitable<void> prober::scrape_loop(std::size_t p, std::size_t b) {
   auto stopped = stopped_;
-  const auto& pool = state_.cfg.pools[p];
+  auto state = state_;  // the generation's config stays valid as long as this loop runs
+  const auto& pool = state->cfg.pools[p];
   const auto& cfg = *pool.report.scrape;
   const auto& backend = pool.backends[b];
-  auto& live = state_.pool(p);
+  auto& live = state->pool(p);
   asio::steady_timer timer(io_);
   std::string ip;
   std::uint32_t generation = 0;
   while (!*stopped) {
     if (!slot_target(live, b, ip, generation)) {
-      auto r = co_await get(backend, ip, state_.backend_tls[p][b].get(), cfg.path,
+      auto r = co_await get(backend, ip, state->backend_tls[p][b].get(), cfg.path,
                             std::max(cfg.interval, std::chrono::milliseconds(200)));
       if (*stopped) co_return;
       if (!r.ec && r.status == 200) {

@@ -14,7 +14,7 @@ namespace modelgate::proxy {
 
 class prober {
  public:
-  prober(boost::asio::io_context& io, runtime_state& state);
+  prober(boost::asio::io_context& io, std::shared_ptr<runtime_state> state);
   ~prober();
 
   /// Spawns the probe loops; call once, before the io_context runs.
@@ -27,7 +27,7 @@ class prober {
   boost::asio::awaitable<void> scrape_loop(std::size_t pool, std::size_t backend);
 
   boost::asio::io_context& io_;
-  runtime_state& state_;
+  std::shared_ptr<runtime_state> state_;  // each loop holds a copy, so it may outlive this object after stop()
   std::shared_ptr<bool> stopped_ = std::make_shared<bool>(false);
 };
 

@@ -75,8 +75,16 @@ std::array<unsigned char, 16> v6_bytes(const asio::ip::address& a) {
 
 }  // namespace
 
-quota_state::quota_state(const config::proxy_config& cfg, prometheus::Registry& reg)
-    : auth(cfg.auth), store(cfg.quota_store), keys(to_api_keys(cfg.auth)) {
+quota_state::quota_state(const config::proxy_config& cfg, prometheus::Registry& reg,
+                         const quota_state* previous)
+    : auth(cfg.auth),
+      store(cfg.quota_store),
+      keys(to_api_keys(cfg.auth)),
+      local_ptr(previous ? previous->local_ptr : std::make_shared<quota::local_store>()),
+      local(*local_ptr) {
+  if (previous)
+    for (const auto& k : previous->keys.keys())
+      if (!keys.find_id(k.id)) local.forget(k.id);
   auto& requests = family(reg, "modelgate_quota_requests_total",
                           "Requests that presented a valid API key, by key id");
   auto& rejections = family(reg, "modelgate_quota_rejections_total",
@@ -181,9 +189,9 @@ asio::awaitable<bool> send_refusal(downstream& d, const refusal& r, std::string_
 }
 
 asio::awaitable<std::optional<refusal>> request_admission::admit(
-    worker& w, const request& req, const config::route& route, const request_view& view,
+    worker_view& w, const request& req, const config::route& route, const request_view& view,
     const std::optional<std::string>& model) {
-  auto& st = w.state().quota;
+  auto& st = w.state->quota;
   if (!st.enabled() || route.is_public) co_return std::nullopt;
   const auto authorization = req[http::field::authorization];
   const auto x_api_key = req["x-api-key"];
@@ -202,7 +210,7 @@ asio::awaitable<std::optional<refusal>> request_admission::admit(
     co_return make_refusal(*auth.rejection);
   }
   state_ = &st;
-  gate_ = &w.quota();
+  gate_ = w.quota.get();
   key_index_ = static_cast<std::size_t>(auth.key - st.keys.keys().data());
   const auto& counters = st.per_key[key_index_];
   counters.requests->Increment();
@@ -220,9 +228,8 @@ asio::awaitable<std::optional<refusal>> request_admission::admit(
   co_return r;
 }
 
-asio::awaitable<bool> request_admission::refuse(worker& w, downstream& d, const refusal& r,
+asio::awaitable<bool> request_admission::refuse(runtime_state& st, downstream& d, const refusal& r,
                                                 std::string_view request_id, bool keep_alive) {
-  auto& st = w.state();
   st.metrics.count_error(r.label);
   keep_alive = keep_alive && !st.draining.load(std::memory_order_relaxed);
   co_return co_await send_refusal(d, r, request_id, keep_alive) && keep_alive;

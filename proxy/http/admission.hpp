@@ -26,14 +26,18 @@
 
 namespace modelgate::proxy {
 
-class worker;
+struct worker_view;
+struct runtime_state;
 
 /// Built once per config; shared read-only by all workers (the local store is thread-safe, the
 /// counters are atomics).
 class quota_state {
  public:
-  /// Registers the modelgate_auth_* / modelgate_quota_* metrics in `reg`.
-  quota_state(const config::proxy_config& cfg, prometheus::Registry& reg);
+  /// Registers the modelgate_auth_* / modelgate_quota_* metrics in `reg`. `previous` (a reload):
+  /// its local limiter state carries over, so a reload neither refills a key's rate and token
+  /// budgets nor forgets its requests in flight; keys the new file removed are forgotten.
+  quota_state(const config::proxy_config& cfg, prometheus::Registry& reg,
+              const quota_state* previous = nullptr);
 
   bool enabled() const noexcept { return !keys.empty(); }
 
@@ -53,7 +57,8 @@ class quota_state {
   const config::auth_settings& auth;
   const config::quota_store_settings& store;
   const quota::key_table keys;
-  quota::local_store local;
+  std::shared_ptr<quota::local_store> local_ptr;
+  quota::local_store& local;
   bool keys_name_models = false;      // some allow-list entry is a model name
   std::vector<key_counters> per_key;  // parallel to keys.keys()
   prometheus::Counter* missing_key = nullptr;
@@ -100,14 +105,14 @@ class request_admission {
 
   /// After the route matched. nullopt: go on (admitted, no keys configured, or a public route);
   /// otherwise the 401/403/429/503 to send.
-  asio::awaitable<std::optional<refusal>> admit(worker& w, const request& req,
+  asio::awaitable<std::optional<refusal>> admit(worker_view& w, const request& req,
                                                 const config::route& route,
                                                 const request_view& view,
                                                 const std::optional<std::string>& model);
 
   /// Sends `r` (counted in modelgate_errors_total). Returns true when the connection may carry
   /// another request.
-  asio::awaitable<bool> refuse(worker& w, downstream& d, const refusal& r,
+  asio::awaitable<bool> refuse(runtime_state& st, downstream& d, const refusal& r,
                                std::string_view request_id, bool keep_alive);
 
   /// The id of the authenticated key (nullopt: no keys configured, or a public route).

@@ -29,16 +29,32 @@ cache::route_policy policy_of(const config::route_cache& c) {
 
 }  // namespace
 
-std::unique_ptr<cache_runtime> cache_runtime::make(const config::proxy_config& cfg,
-                                                   prometheus::Registry& registry) {
+std::shared_ptr<cache_runtime> cache_runtime::make(const config::proxy_config& cfg,
+                                                   prometheus::Registry& registry,
+                                                   const cache_runtime* previous) {
   bool any = std::any_of(cfg.routes.begin(), cfg.routes.end(),
                          [](const config::route& r) { return r.cache.enabled; });
   if (!any) return nullptr;
-  return std::make_unique<cache_runtime>(cfg, registry);
+  return std::make_shared<cache_runtime>(cfg, registry, previous);
 }
 
-cache_runtime::cache_runtime(const config::proxy_config& cfg, prometheus::Registry& reg)
-    : store(store_settings_of(cfg.cache)),
+namespace {
+
+bool same_store(const config::cache_store& a, const config::cache_store& b) {
+  return a.max_bytes == b.max_bytes && a.default_ttl == b.default_ttl && a.shards == b.shards &&
+         a.max_entry_divisor == b.max_entry_divisor;
+}
+
+}  // namespace
+
+cache_runtime::cache_runtime(const config::proxy_config& cfg, prometheus::Registry& reg,
+                             const cache_runtime* previous)
+    : store_cfg_(cfg.cache),
+      core_(previous && same_store(previous->store_cfg_, cfg.cache)
+                ? previous->core_
+                : std::make_shared<core>(store_settings_of(cfg.cache))),
+      store(core_->store),
+      flights(core_->flights),
       coalesce_timeout_(cfg.cache.coalesce_timeout),
       redis_(cfg.cache.redis) {
   using prometheus::BuildCounter;
@@ -98,9 +114,13 @@ cache_runtime::cache_runtime(const config::proxy_config& cfg, prometheus::Regist
 
 cache_redis_tier* cache_runtime::redis_tier() {
   if (!redis_) return nullptr;
-  thread_local std::unique_ptr<cache_redis_tier> tier;
-  if (!tier) tier = std::make_unique<cache_redis_tier>(*redis_, redis_errors_);
-  return tier.get();
+  // One tier per Redis setting a reload has brought (rarely more than one): a request of an
+  // older generation may still be using its tier, so none is ever replaced.
+  thread_local std::vector<std::pair<config::cache_redis, std::unique_ptr<cache_redis_tier>>> tiers;
+  for (auto& [settings, tier] : tiers)
+    if (settings == *redis_) return tier.get();
+  tiers.emplace_back(*redis_, std::make_unique<cache_redis_tier>(*redis_, redis_errors_));
+  return tiers.back().second.get();
 }
 
 std::optional<std::size_t> cache_runtime::purge(std::optional<std::string_view> route) {

@@ -32,11 +32,15 @@ class cache_runtime {
     std::array<prometheus::Counter*, 5> bypasses{};  // by cache::bypass_reason
   };
 
-  /// Null when no route enables caching.
-  static std::unique_ptr<cache_runtime> make(const config::proxy_config& cfg,
-                                             prometheus::Registry& registry);
+  /// Null when no route enables caching. `previous` (a reload): its entries and flights carry
+  /// over when the store settings (cache.max_bytes, default_ttl, shards, max_entry_divisor) did
+  /// not change; route policies always come from the new file.
+  static std::shared_ptr<cache_runtime> make(const config::proxy_config& cfg,
+                                             prometheus::Registry& registry,
+                                             const cache_runtime* previous = nullptr);
 
-  cache_runtime(const config::proxy_config& cfg, prometheus::Registry& registry);
+  cache_runtime(const config::proxy_config& cfg, prometheus::Registry& registry,
+                const cache_runtime* previous = nullptr);
 
   const cache::route_policy& policy(std::size_t route) const { return policies_[route]; }
   const std::string& route_name(std::size_t route) const { return route_names_[route]; }
@@ -46,8 +50,21 @@ class cache_runtime {
   /// How long a follower waits for its leader before forwarding on its own.
   cache::duration coalesce_timeout() const { return coalesce_timeout_; }
 
-  cache::lru_store store;
-  cache::single_flight flights;
+  /// The store and the flight table, shared with the generations before and after this one
+  /// while the store settings stay the same.
+  struct core {
+    explicit core(const cache::store_settings& s) : store(s) {}
+    cache::lru_store store;
+    cache::single_flight flights;
+  };
+
+ private:
+  config::cache_store store_cfg_;
+  std::shared_ptr<core> core_;
+
+ public:
+  cache::lru_store& store;
+  cache::single_flight& flights;
 
   /// Counts an entry stored by the request path.
   void count_store() { stores_->Increment(); }

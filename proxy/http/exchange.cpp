@@ -45,7 +45,7 @@ bool client_gone(const boost::system::error_code& ec) {
 
 class exchange_op {
  public:
-  exchange_op(worker& w, downstream& d) : w_(w), d_(d), st_(w.state()) {}
+  exchange_op(worker& w, downstream& d) : w_(w), d_(d), view_(w.view()), st_(*view_->state) {}
 
   asio::awaitable<bool> run() {
     bool keep = co_await read_and_forward();
@@ -106,10 +106,10 @@ class exchange_op {
     if (st_.routes.needs_model() && (model = requested_model(view))) in.model = *model;
     route_ = st_.routes.match(in);
     if (!route_) co_return co_await fail(proxy_errc::no_route, req.keep_alive());
-    if (auto no = co_await admission_.admit(w_, req, st_.cfg.routes[*route_], view, model)) {
+    if (auto no = co_await admission_.admit(*view_, req, st_.cfg.routes[*route_], view, model)) {
       status_ = no->status;
       error_ = no->label;
-      co_return co_await admission_.refuse(w_, d_, *no, request_id_, req.keep_alive());
+      co_return co_await admission_.refuse(st_, d_, *no, request_id_, req.keep_alive());
     }
     co_return co_await forward(view);
   }
@@ -161,7 +161,7 @@ class exchange_op {
                                          bool client_keep_alive, unsigned client_version) {
     using kind = pool_outcome::kind;
     auto& req = parser_.get();
-    auto& pool = w_.pool(pi);
+    auto& pool = *view_->pools[pi];
     const auto& pcfg = pool.settings();
     const auto& policy = pcfg.retries;
     auto& live = st_.pool(pi);
@@ -203,7 +203,7 @@ class exchange_op {
 
     for (;;) {
       if (!backend) {
-        auto picked = w_.balancer(pi).pick(key_hash, tried, clock::now(), none_healthy);
+        auto picked = view_->balancers[pi].pick(key_hash, tried, clock::now(), none_healthy);
         if (picked.what == pick_result::outcome::no_healthy_backend) co_return pool_outcome{give_up, false, proxy_errc::no_healthy_backend};
         if (picked.what == pick_result::outcome::circuit_open) co_return pool_outcome{give_up, false, proxy_errc::circuit_open};
         if (picked.what != pick_result::outcome::picked) co_return pool_outcome{give_up, false, last};
@@ -395,6 +395,7 @@ class exchange_op {
 
   worker& w_;
   downstream& d_;
+  std::shared_ptr<worker_view> view_;  // this request's generation, whatever reloads happen
   runtime_state& st_;
   const clock::time_point start_ = clock::now();
   const std::chrono::system_clock::time_point wall_start_ = std::chrono::system_clock::now();

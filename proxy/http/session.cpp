@@ -14,20 +14,21 @@ namespace {
 
 class session final : public session_base {
  public:
-  session(worker& w, tcp::socket socket, ssl::context* tls, std::string client_ip)
-      : w_(w), d_(std::move(socket), tls, std::move(client_ip)) {
-    auto& st = w_.state();
-    st.connections.fetch_add(1, std::memory_order_relaxed);
-    st.metrics.downstream_active.Increment();
-    st.metrics.downstream_accepted.Increment();
+  // `tls` is the listener's context of the generation that accepted the connection; holding it
+  // keeps it alive after a reload brings a new certificate.
+  session(worker& w, tcp::socket socket, std::shared_ptr<ssl::context> tls, std::string client_ip)
+      : w_(w), tls_(std::move(tls)), d_(std::move(socket), tls_.get(), std::move(client_ip)),
+        active_(w.state().metrics.downstream_active) {
+    w_.process().connections.fetch_add(1, std::memory_order_relaxed);
+    active_.Increment();
+    w_.state().metrics.downstream_accepted.Increment();
     w_.add_session(this);
   }
 
   ~session() override {
-    auto& st = w_.state();
     w_.remove_session(this);
-    st.metrics.downstream_active.Decrement();
-    st.connections.fetch_sub(1, std::memory_order_relaxed);
+    active_.Decrement();
+    w_.process().connections.fetch_sub(1, std::memory_order_relaxed);
   }
 
   void close_if_idle() override {
@@ -42,7 +43,7 @@ class session final : public session_base {
     }
     bool first = true;
     for (;;) {
-      if (w_.state().draining.load(std::memory_order_relaxed)) break;
+      if (w_.process().draining.load(std::memory_order_relaxed)) break;
       // Nothing has been said yet on this request: a timeout or a drain closes quietly.
       idle_ = true;
       bool got = co_await d_.wait_for_data(first ? lim.header_timeout : lim.idle_timeout);
@@ -56,7 +57,9 @@ class session final : public session_base {
 
  private:
   worker& w_;
+  std::shared_ptr<ssl::context> tls_;
   downstream d_;
+  prometheus::Gauge& active_;
   bool idle_ = false;
 };
 
@@ -66,8 +69,8 @@ void start_session(worker& w, tcp::socket socket, std::size_t listener_index) {
   boost::system::error_code ec;
   auto remote = socket.remote_endpoint(ec);
   std::string client_ip = ec ? std::string("unknown") : remote.address().to_string();
-  auto* tls = w.state().listener_tls[listener_index].get();
-  auto s = std::make_unique<session>(w, std::move(socket), tls, std::move(client_ip));
+  auto tls = w.state().listener_tls[listener_index];
+  auto s = std::make_unique<session>(w, std::move(socket), std::move(tls), std::move(client_ip));
   // The coroutine owns the session: it lives exactly as long as the connection.
   asio::co_spawn(
       w.io(), [s = std::move(s)]() mutable -> asio::awaitable<void> { co_await s->run(); },

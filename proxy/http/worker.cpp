@@ -15,22 +15,46 @@ namespace {
 constexpr auto tok = asio::as_tuple(asio::use_awaitable);
 }
 
-worker::worker(runtime_state& state, unsigned index)
-    : state_(state), index_(index), rng_(std::random_device{}()) {
-  quota_ = std::make_unique<worker_quota>(state.quota, io_.get_executor());
-  for (std::size_t i = 0; i < state.cfg.pools.size(); ++i) {
-    pools_.push_back(std::make_unique<upstream_pool>(io_.get_executor(), state.pool(i), state.backend_tls[i],
-                                                     state.metrics.pool(i).upstream));
-    balancers_.emplace_back(state.pool(i), rng_());
+worker::worker(std::shared_ptr<runtime_state> state, unsigned index)
+    : process_(state->process), index_(index), rng_(std::random_device{}()) {
+  view_ = make_view(std::move(state));
+}
+
+std::shared_ptr<worker_view> worker::make_view(std::shared_ptr<runtime_state> state) {
+  auto v = std::make_shared<worker_view>();
+  auto& st = *state;
+  const worker_view* old = view_.get();
+  // The quota gate holds this worker's Redis connections: keep it while the store is the same.
+  if (old && old->state->quota.local_ptr == st.quota.local_ptr && old->state->cfg.quota_store == st.cfg.quota_store &&
+      old->state->quota.enabled() == st.quota.enabled())
+    v->quota = old->quota;
+  else
+    v->quota = std::make_shared<worker_quota>(st.quota, io_.get_executor());
+  for (std::size_t i = 0; i < st.pools.size(); ++i) {
+    std::shared_ptr<upstream_pool> reused;
+    if (old)
+      for (std::size_t j = 0; j < old->state->pools.size() && !reused; ++j)
+        if (old->state->pools[j] == st.pools[i]) reused = old->pools[j];
+    v->pools.push_back(reused ? reused
+                              : std::make_shared<upstream_pool>(io_.get_executor(), st.pool(i),
+                                                                st.backend_tls[i],
+                                                                st.metrics.pool(i).upstream));
+    v->balancers.emplace_back(st.pool(i), rng_());
   }
+  v->state = std::move(state);
+  return v;
 }
 
 std::string worker::next_request_id() { return format_request_id(rng_(), rng_()); }
 
-void worker::bind(std::vector<config::listener>& listeners) {
-  for (auto& l : listeners) {
+std::vector<worker_acceptor> worker::open_acceptors(const std::vector<config::listener>& listeners,
+                                                    std::vector<std::uint16_t>& ports) {
+  std::vector<worker_acceptor> out;
+  ports.resize(listeners.size(), 0);
+  for (std::size_t i = 0; i < listeners.size(); ++i) {
+    const auto& l = listeners[i];
     auto address = asio::ip::make_address(l.address.host);
-    tcp::endpoint ep(address, l.address.port);
+    tcp::endpoint ep(address, ports[i] ? ports[i] : l.address.port);
     tcp::acceptor acc(io_);
     acc.open(ep.protocol());
     acc.set_option(tcp::acceptor::reuse_address(true));
@@ -40,46 +64,66 @@ void worker::bind(std::vector<config::listener>& listeners) {
     acc.bind(ep);
     acc.listen(asio::socket_base::max_listen_connections);
     // Port 0: every later worker joins the port the kernel chose for the first.
-    l.address.port = acc.local_endpoint().port();
-    acceptors_.push_back(std::move(acc));
+    ports[i] = acc.local_endpoint().port();
+    out.push_back(worker_acceptor{listener_key(l), std::move(acc)});
+  }
+  return out;
+}
+
+void worker::start(std::vector<worker_acceptor> acceptors) {
+  for (auto& a : acceptors) {
+    acceptors_.push_back(std::make_unique<worker_acceptor>(std::move(a)));
+    asio::co_spawn(io_, accept_loop(acceptors_.back().get()), log_escaped("accept loop failed"));
   }
 }
 
-void worker::start() {
-  for (std::size_t i = 0; i < acceptors_.size(); ++i) {
-    asio::co_spawn(io_, accept_loop(i), log_escaped("accept loop failed"));
+void worker::adopt(std::shared_ptr<runtime_state> next, std::vector<worker_acceptor> added) {
+  view_ = make_view(std::move(next));
+  // Listeners the new file dropped stop accepting; their loops end and free their slot.
+  for (auto& a : acceptors_) {
+    if (a && !view_->state->listener_index(a->key)) {
+      boost::system::error_code ignored;
+      a->acceptor.close(ignored);
+    }
   }
+  start(std::move(added));
 }
 
-asio::awaitable<void> worker::accept_loop(std::size_t listener_index) {
-  auto& acc = acceptors_[listener_index];
-  auto& m = state_.metrics;
+asio::awaitable<void> worker::accept_loop(worker_acceptor* entry) {
+  auto& acc = entry->acceptor;
   for (;;) {
     auto [ec, socket] = co_await acc.async_accept(tok);
-    if (ec == asio::error::operation_aborted || !acc.is_open()) co_return;
+    if (ec == asio::error::operation_aborted || !acc.is_open()) break;
+    auto& st = state();
     if (ec) {
       // Out of file descriptors: say so and back off instead of spinning.
-      spdlog::warn("accept on listener {} failed: {} (open connections: {})", listener_index,
-                   ec.message(), state_.connections.load());
+      spdlog::warn("accept on {} failed: {} (open connections: {})", entry->key, ec.message(),
+                   st.connections.load());
       asio::steady_timer pause(io_, std::chrono::milliseconds(100));
       co_await pause.async_wait(tok);
       continue;
     }
-    if (state_.connections.load(std::memory_order_relaxed) >= state_.cfg.limit.max_connections) {
-      m.downstream_rejected.Increment();
+    auto listener_index = st.listener_index(entry->key);
+    if (!listener_index) break;  // a reload removed this listener; the socket closes here
+    if (st.connections.load(std::memory_order_relaxed) >= st.cfg.limit.max_connections) {
+      st.metrics.downstream_rejected.Increment();
       continue;  // the socket closes here
     }
-    if (!state_.quota.peer_allowed(listener_index, socket)) continue;  // closes it, counted
+    if (!st.quota.peer_allowed(*listener_index, socket)) continue;  // closes it, counted
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    start_session(*this, std::move(socket), listener_index);
+    start_session(*this, std::move(socket), *listener_index);
   }
+  // Free the slot of a listener that is gone for good (drain closes but keeps them all).
+  for (auto& a : acceptors_)
+    if (a.get() == entry && !process_.draining.load()) a.reset();
+  std::erase(acceptors_, nullptr);
 }
 
 void worker::drain() {
-  for (auto& acc : acceptors_) {
+  for (auto& a : acceptors_) {
     boost::system::error_code ignored;
-    acc.close(ignored);
+    a->acceptor.close(ignored);
   }
   // Copy: closing may finish a session and erase it from the set.
   std::vector<session_base*> sessions(sessions_.begin(), sessions_.end());

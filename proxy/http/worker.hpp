@@ -26,17 +26,33 @@ class session_base {
   virtual void close_if_idle() = 0;
 };
 
+/// A worker's share of one configuration generation: its upstream connection pools and balancer
+/// state for each of the generation's pools, and its quota gate. An exchange holds the view it
+/// started with (shared_ptr) until it ends, so a reload never changes a request midway.
+struct worker_view {
+  std::shared_ptr<runtime_state> state;
+  std::vector<std::shared_ptr<upstream_pool>> pools;
+  std::vector<class balancer> balancers;
+  std::shared_ptr<worker_quota> quota;
+};
+
+/// One listening socket of a worker, identified across reloads by listener_key().
+struct worker_acceptor {
+  std::string key;
+  tcp::acceptor acceptor;
+};
+
 class worker {
  public:
-  worker(runtime_state& state, unsigned index);
+  worker(std::shared_ptr<runtime_state> state, unsigned index);
 
   asio::io_context& io() noexcept { return io_; }
-  runtime_state& state() noexcept { return state_; }
+  /// The current generation (on the worker's thread).
+  runtime_state& state() noexcept { return *view_->state; }
+  process_state& process() noexcept { return process_; }
+  /// The current view; hold it across an exchange (on the worker's thread).
+  const std::shared_ptr<worker_view>& view() const noexcept { return view_; }
   unsigned index() const noexcept { return index_; }
-
-  upstream_pool& pool(std::size_t i) { return *pools_[i]; }
-  class balancer& balancer(std::size_t i) { return balancers_[i]; }
-  worker_quota& quota() { return *quota_; }
 
   /// A uniform random 64-bit draw (backoff jitter).
   std::uint64_t random() { return rng_(); }
@@ -44,11 +60,21 @@ class worker {
   /// A fresh 128-bit request id.
   std::string next_request_id();
 
-  /// Binds one acceptor per listener (port taken from `listeners`, updated when it was 0).
-  void bind(std::vector<config::listener>& listeners);
+  /// Opens one acceptor per listener on this worker's io_context (SO_REUSEPORT, so every worker
+  /// listens on the same ports). `ports[i]`, when set, overrides a configured port 0 (the port
+  /// the kernel chose for an earlier worker); it is filled in with the bound ports. Any thread;
+  /// throws std::system_error (nothing kept).
+  std::vector<worker_acceptor> open_acceptors(const std::vector<config::listener>& listeners,
+                                              std::vector<std::uint16_t>& ports);
 
-  /// Starts the accept loops; call once, before io().run().
-  void start();
+  /// Starts the accept loops of `acceptors`; call once, before io().run().
+  void start(std::vector<worker_acceptor> acceptors);
+
+  /// On the worker's thread: switches to generation `next`. Pools whose live state `next` shares
+  /// with the current generation keep their pooled connections. `added` acceptors start
+  /// accepting; acceptors of listeners `next` does not have are closed (their open connections
+  /// go on).
+  void adopt(std::shared_ptr<runtime_state> next, std::vector<worker_acceptor> added);
 
   /// On the worker's thread: stop accepting and close idle connections.
   void drain();
@@ -57,20 +83,20 @@ class worker {
   void remove_session(session_base* s) { sessions_.erase(s); }
 
  private:
-  asio::awaitable<void> accept_loop(std::size_t listener_index);
+  asio::awaitable<void> accept_loop(worker_acceptor* acceptor);
+  std::shared_ptr<worker_view> make_view(std::shared_ptr<runtime_state> state) ;
 
-  runtime_state& state_;
+  process_state& process_;
   unsigned index_;
   asio::io_context io_{1};
-  std::vector<std::unique_ptr<upstream_pool>> pools_;
-  std::vector<class balancer> balancers_;
-  std::unique_ptr<worker_quota> quota_;
-  std::vector<tcp::acceptor> acceptors_;
+  std::shared_ptr<worker_view> view_;
+  std::vector<std::unique_ptr<worker_acceptor>> acceptors_;
   std::unordered_set<session_base*> sessions_;
   std::mt19937_64 rng_;
 };
 
-/// Runs a connection accepted on listener `listener_index` until it closes.
+/// Runs a connection accepted on listener `listener_index` of the current generation until it
+/// closes.
 void start_session(worker& w, tcp::socket socket, std::size_t listener_index);
 
 }  // namespace modelgate::proxy

@@ -20,9 +20,6 @@ prometheus::Family<prometheus::Gauge>& gauge(prometheus::Registry& r, const char
 
 }  // namespace
 
-proxy_metrics::proxy_metrics(const config::proxy_config& cfg)
-    : proxy_metrics(cfg, std::make_shared<prometheus::Registry>()) {}
-
 proxy_metrics::proxy_metrics(const config::proxy_config& cfg,
                              std::shared_ptr<prometheus::Registry> reg)
     : downstream_active(gauge(*reg, "modelgate_downstream_connections",

@@ -39,7 +39,9 @@ class proxy_metrics {
     std::vector<backend_handles> backends;
   };
 
-  explicit proxy_metrics(const config::proxy_config& cfg);
+  /// Registers (or, on a reload, finds again) the families in `reg` and resolves this
+  /// configuration's label sets. Series of routes and pools a reload removed stay exported.
+  proxy_metrics(const config::proxy_config& cfg, std::shared_ptr<prometheus::Registry> reg);
 
   prometheus::Registry& registry() noexcept { return *registry_; }
 
@@ -61,8 +63,6 @@ class proxy_metrics {
   prometheus::Counter& upstream_aborts;
 
  private:
-  proxy_metrics(const config::proxy_config& cfg, std::shared_ptr<prometheus::Registry> reg);
-
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& errors_;
   std::vector<route_handles> routes_;

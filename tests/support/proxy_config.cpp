@@ -27,7 +27,9 @@ std::string proxy_config::to_yaml() const {
   y += "    response_timeout: " + response_timeout + "\n";
   y += "    max_idle_per_backend: " + max_idle_per_backend + "\n";
   y += pool_yaml;
+  y += more_pools;
   y += "routes:\n  - { path_prefix: " + route_prefix + ", pool: text" + route_yaml + " }\n";
+  y += more_routes;
   y += extra_yaml;
   return y;
 }

@@ -31,6 +31,8 @@ struct proxy_config {
   std::string pool_yaml;   // extra keys of pool "text", each line indented by 4 spaces
   std::string route_yaml;  // extra keys of the route, e.g. ", fallback: spare"
   std::string extra_yaml;  // appended as is (top-level keys)
+  std::string more_pools;   // further "  - name: ..." items of `pools`
+  std::string more_routes;  // further "  - { ... }" items of `routes`, after the first
 
   std::string to_yaml() const;
 };
