@@ -81,8 +81,12 @@ struct backend {
   // to (re-resolved every pool.dns_refresh); this is slot `slot`. 0 slots: an IP address.
   std::uint16_t slot = 0;
   std::uint16_t slots = 0;
+  // A replica slot of a managed pool (slots = max_replicas): the address is {host, 0} and the
+  // supervisor gives the slot a port while a replica runs in it.
+  bool managed = false;
 
-  /// Metric and log name: the address, plus "#slot" for a slot of a DNS name.
+  /// Metric and log name: the address, plus "#slot" for a slot of a DNS name; "replica#slot" for
+  /// a managed replica slot.
   std::string label() const;
 
   bool operator==(const backend&) const = default;
@@ -152,6 +156,30 @@ struct retry_policy {
   bool operator==(const retry_policy&) const = default;
 };
 
+/// A pool whose backends the proxy runs itself: `max_replicas` replica slots, of which an
+/// autoscaler keeps between `min_replicas` and `max_replicas` running.
+struct managed_pool {
+  std::vector<std::string> command;  // argv; every "{port}" in an argument is replaced by the replica's port
+  std::filesystem::path workdir;     // default: the config file's directory (absolute after loading)
+  std::string host = "127.0.0.1";    // replicas listen here; an IP literal
+  unsigned min_replicas = 1;         // 0..max_replicas
+  unsigned max_replicas = 1;         // 1..64
+  double target_queue_depth = 4;     // > 0: mean in-flight+queued per replica that triggers growth
+  duration scale_up_cooldown = std::chrono::seconds(10);
+  duration scale_down_cooldown = std::chrono::seconds(60);
+  duration scale_window = std::chrono::seconds(10);   // load is averaged over this window
+  std::string ready_path = "/v2/health/ready";
+  duration ready_timeout = std::chrono::seconds(60);  // not ready by then: killed and restarted
+  duration drain_timeout = std::chrono::seconds(30);  // scale-down: wait for in-flight requests
+  duration stop_timeout = std::chrono::seconds(10);   // SIGTERM -> SIGKILL
+  duration restart_backoff_max = std::chrono::seconds(30);
+
+  bool operator==(const managed_pool&) const = default;
+};
+
+/// Replica slots one managed pool may have.
+inline constexpr unsigned max_managed_replicas = 64;
+
 struct pool {
   std::string name;
   std::vector<backend> backends;
@@ -170,6 +198,8 @@ struct pool {
   retry_policy retries;
   std::size_t max_inflight_per_backend = 0;  // circuit breaker; 0: unlimited
   bool panic = true;  // no healthy backend: spread over all (true) or answer 503 (false)
+  // Set: the proxy runs this pool's backends; `backends` are the replica slots (see backend).
+  std::optional<managed_pool> managed;
 
   bool operator==(const pool&) const = default;
 };

@@ -31,6 +31,7 @@ std::string host_port::str() const {
 }
 
 std::string backend::label() const {
+  if (managed) return "replica#" + std::to_string(slot);
   return slots == 0 ? address.str() : address.str() + "#" + std::to_string(slot);
 }
 

@@ -129,23 +129,78 @@ retry_policy read_retries(const reader& r, const YAML::Node& n, const std::strin
   return p;
 }
 
-std::optional<std::size_t> pool_index(const std::vector<pool>& pools, const std::string& name) {
-  for (std::size_t i = 0; i < pools.size(); ++i)
-    if (pools[i].name == name) return i;
-  return std::nullopt;
+managed_pool read_managed(const reader& r, const YAML::Node& n, const std::string& where) {
+  r.expect_map(n, where,
+               {"command", "workdir", "host", "min_replicas", "max_replicas", "target_queue_depth",
+                "scale_up_cooldown", "scale_down_cooldown", "scale_window", "ready_path", "ready_timeout",
+                "drain_timeout", "stop_timeout", "restart_backoff_max"});
+  managed_pool m;
+  auto command = n["command"];
+  if (!command) r.fail(n, where + ".command", "missing required key");
+  if (!command.IsSequence() || command.size() == 0)
+    r.fail(command, where + ".command", "expected a non-empty list of strings (the program and its arguments)");
+  m.command = r.strings(n, "command", where);
+  if (m.command[0].empty()) r.fail(command[0], where + ".command[0]", "the program must not be empty");
+
+  auto base = std::filesystem::absolute(r.source()).parent_path();
+  m.workdir = base;
+  if (n["workdir"]) {
+    std::filesystem::path dir = r.string(n, "workdir", where);
+    if (dir.empty()) r.fail(n["workdir"], where + ".workdir", "must not be empty");
+    if (dir.is_relative()) dir = base / dir;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec))
+      r.fail(n["workdir"], where + ".workdir", "not a directory: " + dir.string());
+    m.workdir = dir.lexically_normal();
+  }
+  m.host = r.string(n, "host", where, m.host);
+  if (!is_ip_literal(m.host))
+    r.fail(n["host"], where + ".host", "must be an IP address (replicas listen on it), got '" + m.host + "'");
+
+  m.max_replicas = r.integer<unsigned>(n, "max_replicas", where, m.max_replicas, 1, max_managed_replicas);
+  m.min_replicas = r.integer<unsigned>(n, "min_replicas", where, m.min_replicas, 0, max_managed_replicas);
+  if (m.min_replicas > m.max_replicas)
+    r.fail(n["min_replicas"], where + ".min_replicas",
+           "must not exceed max_replicas (" + std::to_string(m.max_replicas) + ")");
+  m.target_queue_depth = r.real(n, "target_queue_depth", where, m.target_queue_depth, 0, 1e6);
+  if (!(m.target_queue_depth > 0))
+    r.fail(n["target_queue_depth"], where + ".target_queue_depth", "must be greater than zero");
+  m.scale_up_cooldown = r.dur(n, "scale_up_cooldown", where, m.scale_up_cooldown);
+  m.scale_down_cooldown = r.dur(n, "scale_down_cooldown", where, m.scale_down_cooldown);
+  m.scale_window = r.dur(n, "scale_window", where, m.scale_window);
+  m.ready_path = r.string(n, "ready_path", where, m.ready_path);
+  if (m.ready_path.empty() || m.ready_path.front() != '/')
+    r.fail(n["ready_path"], where + ".ready_path", "must start with '/'");
+  m.ready_timeout = r.dur(n, "ready_timeout", where, m.ready_timeout);
+  m.drain_timeout = r.dur(n, "drain_timeout", where, m.drain_timeout);
+  m.stop_timeout = r.dur(n, "stop_timeout", where, m.stop_timeout);
+  m.restart_backoff_max = r.dur(n, "restart_backoff_max", where, m.restart_backoff_max);
+  return m;
 }
 
-}  // namespace
+// A managed pool's backends are its replica slots: {host, port 0}, ports assigned at run time.
+std::vector<backend> replica_slots(const managed_pool& m) {
+  std::vector<backend> out(m.max_replicas);
+  for (unsigned i = 0; i < m.max_replicas; ++i) {
+    out[i].address = host_port{m.host, 0};
+    out[i].slot = static_cast<std::uint16_t>(i);
+    out[i].slots = static_cast<std::uint16_t>(m.max_replicas);
+    out[i].managed = true;
+  }
+  return out;
+}
 
-pool read_pool(const reader& r, const YAML::Node& n, const std::string& where) {
-  r.expect_map(n, where,
-               {"name", "backends", "connect_timeout", "response_timeout", "idle_timeout",
-                "max_idle_per_backend", "dns_refresh", "policy", "hash_key", "bounded_load", "load_report",
-                "health", "outlier_detection", "retries", "max_inflight_per_backend", "panic"});
-  pool p;
-  p.name = r.string(n, "name", where);
-  if (p.name.empty()) r.fail(n["name"], where + ".name", "must not be empty");
+// `backends`, or for a managed pool the replica slots it stands for.
+void read_backends(const reader& r, const YAML::Node& n, const std::string& where, pool& p) {
   auto backends = n["backends"];
+  if (auto managed = n["managed"]) {
+    if (backends)
+      r.fail(backends, where + ".backends",
+             "a managed pool's backends are the replicas it starts; remove 'backends' or 'managed'");
+    p.managed = read_managed(r, managed, where + ".managed");
+    p.backends = replica_slots(*p.managed);
+    return;
+  }
   if (!backends) r.fail(n, where + ".backends", "missing required key");
   if (!backends.IsSequence() || backends.size() == 0)
     r.fail(backends, where + ".backends", "expected a non-empty list of backends");
@@ -164,6 +219,25 @@ pool read_pool(const reader& r, const YAML::Node& n, const std::string& where) {
     r.fail(backends, where + ".backends",
            "at most " + std::to_string(max_backends_per_pool) +
                " backends per pool, counting each of max_addresses of a DNS name");
+}
+
+std::optional<std::size_t> pool_index(const std::vector<pool>& pools, const std::string& name) {
+  for (std::size_t i = 0; i < pools.size(); ++i)
+    if (pools[i].name == name) return i;
+  return std::nullopt;
+}
+
+}  // namespace
+
+pool read_pool(const reader& r, const YAML::Node& n, const std::string& where) {
+  r.expect_map(n, where,
+               {"name", "backends", "connect_timeout", "response_timeout", "idle_timeout",
+                "max_idle_per_backend", "dns_refresh", "policy", "hash_key", "bounded_load", "load_report",
+                "health", "outlier_detection", "retries", "max_inflight_per_backend", "panic", "managed"});
+  pool p;
+  p.name = r.string(n, "name", where);
+  if (p.name.empty()) r.fail(n["name"], where + ".name", "must not be empty");
+  read_backends(r, n, where, p);
   p.connect_timeout = r.dur(n, "connect_timeout", where, p.connect_timeout);
   p.response_timeout = r.dur(n, "response_timeout", where, p.response_timeout);
   p.upstream_idle_timeout = r.dur(n, "idle_timeout", where, p.upstream_idle_timeout);
