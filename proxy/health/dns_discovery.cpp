@@ -28,8 +28,9 @@ dns_discovery::dns_discovery(boost::asio::io_context& io, std::shared_ptr<runtim
     : io_(io), state_(std::move(state)) {
   for (std::size_t p = 0; p < state_->cfg.pools.size(); ++p) {
     const auto& backends = state_->cfg.pools[p].backends;
-    for (std::size_t b = 0; b < backends.size(); ++b)
-      if (backends[b].slots > 0 && backends[b].slot == 0) groups_.push_back({p, b, backends[b].slots});
+    for (std::size_t b = 0; b < backends.size(); ++b)  // managed replica slots are not names
+      if (backends[b].slots > 0 && !backends[b].managed && backends[b].slot == 0)
+        groups_.push_back({p, b, backends[b].slots});
   }
 }
 

@@ -22,7 +22,7 @@ pool_live::pool_live(const config::pool& cfg)
       size_(cfg.backends.size()),
       backends_(std::make_unique<backend_live[]>(cfg.backends.size())),
       ring_(make_ring(cfg)) {
-  // DNS slots start empty: the first resolution fills them.
+  // DNS slots start empty: the first resolution fills them (managed replica slots: the supervisor).
   for (std::size_t b = 0; b < size_; ++b)
     if (cfg.backends[b].slots > 0) backends_[b].present.store(false, std::memory_order_relaxed);
 }
