@@ -4,6 +4,8 @@
 #include "proxy/health/dns_discovery.hpp"
 #include "proxy/health/prober.hpp"
 #include "proxy/http/worker.hpp"
+#include "proxy/manage/supervisor.hpp"
+#include "proxy/observe/log_escaped.hpp"
 
 #include "config/loader.hpp"
 
@@ -18,6 +20,7 @@
 #include <spdlog/spdlog.h>
 
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 #include <csignal>
 #include <thread>
@@ -70,6 +73,13 @@ void log_listeners(const std::vector<config::listener>& listeners,
   }
 }
 
+// Stops a supervisor whose pool a reload removed or changed, then lets it go.
+asio::awaitable<void> retire(std::shared_ptr<pool_supervisor> sup,
+                             std::vector<std::shared_ptr<pool_supervisor>>& retiring) {
+  co_await sup->stop();
+  std::erase(retiring, sup);
+}
+
 }  // namespace
 
 struct server::impl {
@@ -85,6 +95,7 @@ struct server::impl {
     log_listeners(first->cfg.listeners, ports, 0);
     services = make_services(first);
     services.discovery->resolve_now();
+    reconcile_managed(*first);
     if (first->cfg.admin_listener) {
       admin_hooks hooks{[this] { return current.load(); }, [this] { return reload(); },
                         main_io.get_executor()};
@@ -104,6 +115,40 @@ struct server::impl {
   reload_outcome reload();
   void drain_and_stop();
 
+  // Keeps the supervisor of every managed pool `st` shares with the running generation, starts
+  // one for each new or changed managed pool, and retires the rest (they drain and stop).
+  void reconcile_managed(const runtime_state& st) {
+    std::vector<std::shared_ptr<pool_supervisor>> next;
+    for (std::size_t i = 0; i < st.pools.size(); ++i) {
+      if (!st.cfg.pools[i].managed) continue;
+      auto same = std::find_if(supervisors.begin(), supervisors.end(),
+                               [&](const auto& s) { return s->live_ptr() == st.pools[i]; });
+      if (same != supervisors.end()) {
+        next.push_back(*same);
+        continue;
+      }
+      next.push_back(std::make_shared<pool_supervisor>(main_io, st.pools[i], *process.registry));
+      if (started) next.back()->start();
+    }
+    for (auto& s : supervisors) {
+      if (std::find(next.begin(), next.end(), s) != next.end()) continue;
+      retiring.push_back(s);
+      asio::co_spawn(main_io, retire(s, retiring), log_escaped("retiring a managed pool"));
+    }
+    supervisors = std::move(next);
+  }
+
+  // Reaps every exited child and tells its supervisor.
+  void reap_children() {
+    int status = 0;
+    for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
+      bool claimed = false;
+      for (auto* list : {&supervisors, &retiring})
+        for (auto& s : *list) claimed = claimed || s->on_exit(pid, status);
+      if (!claimed) spdlog::debug("reaped an unknown child {}", pid);
+    }
+  }
+
   process_state process;
   reload_metrics reloads;
   std::atomic<std::shared_ptr<runtime_state>> current;
@@ -112,6 +157,9 @@ struct server::impl {
   generation_services services;
   std::unique_ptr<admin_server> admin;
   asio::io_context main_io{1};
+  std::vector<std::shared_ptr<pool_supervisor>> supervisors;  // managed pools of the generation
+  std::vector<std::shared_ptr<pool_supervisor>> retiring;     // stopping after a reload
+  bool started = false;  // run() began: new supervisors start at once
 };
 
 server::server(config::proxy_config cfg) {
@@ -170,6 +218,7 @@ reload_outcome server::impl::reload() {
     services.discovery->resolve_now();
     services.discovery->start();
     services.probes->start();
+    reconcile_managed(*next);
     for (std::size_t i = 0; i < added.size(); ++i)
       log_listeners({added[i]}, {ports[i]}, *next->listener_index(listener_key(added[i])));
     for (const auto& l : old->cfg.listeners)
@@ -200,6 +249,17 @@ int server::run() {
     guards.push_back(asio::make_work_guard(s.workers[i]->io()));
   }
   s.initial_acceptors.clear();
+  // Before any child exists, so no exit goes unnoticed.
+  asio::signal_set children(s.main_io, SIGCHLD);
+  std::function<void(const boost::system::error_code&, int)> on_child =
+      [&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        s.reap_children();
+        children.async_wait(on_child);
+      };
+  children.async_wait(on_child);
+  s.started = true;
+  for (auto& sup : s.supervisors) sup->start();
   s.services.discovery->start();
   s.services.probes->start();
   if (s.admin) s.admin->start();
@@ -258,6 +318,11 @@ void server::impl::drain_and_stop() {
         }
         if (auto open = process.connections.load())
           spdlog::warn("drain timeout: closing {} connections", open);
+        // Then the managed replicas: nothing is routed to them any more.
+        for (auto* list : {&supervisors, &retiring}) {
+          auto copy = *list;
+          for (auto& sup : copy) co_await sup->stop();
+        }
         main_io.stop();
       },
       [this](std::exception_ptr e) {

@@ -89,7 +89,7 @@ void dns_discovery::apply(const name_group& g, std::vector<std::string> resolved
   const auto& pool = state_->cfg.pools[g.pool];
   auto addresses = preferred_addresses(std::move(resolved));
   std::vector<std::string> current;
-  for (std::size_t s = 0; s < g.slots; ++s) current.push_back(live.slot_address(g.first + s).first);
+  for (std::size_t s = 0; s < g.slots; ++s) current.push_back(live.slot_address(g.first + s).ip);
   auto next = assign_slots(current, addresses);
   if (addresses.size() > g.slots)
     spdlog::warn("pool {}: {} has {} addresses, max_addresses is {}: {} left out", pool.name,

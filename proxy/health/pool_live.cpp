@@ -52,18 +52,19 @@ std::size_t pool_live::present_count() const noexcept {
   return n;
 }
 
-std::pair<std::string, std::uint32_t> pool_live::slot_address(std::size_t b) const {
+slot_info pool_live::slot_address(std::size_t b) const {
   const auto& s = backends_[b];
   std::lock_guard lock(s.address_mutex);
-  return {s.address, s.address_generation.load(std::memory_order_relaxed)};
+  return {s.address, s.port, s.address_generation.load(std::memory_order_relaxed)};
 }
 
-bool pool_live::set_slot_address(std::size_t b, const std::string& ip) {
+bool pool_live::set_slot_address(std::size_t b, const std::string& ip, std::uint16_t port) {
   auto& s = backends_[b];
   {
     std::lock_guard lock(s.address_mutex);
-    if (s.address == ip) return false;
+    if (s.address == ip && s.port == port) return false;
     s.address = ip;
+    s.port = port;
     s.address_generation.fetch_add(1, std::memory_order_relaxed);
   }
   {

@@ -35,6 +35,14 @@ struct backend_live {
   std::atomic<std::uint32_t> address_generation{0};  // bumped when the slot's address changes
   mutable std::mutex address_mutex;
   std::string address;  // the slot's IP address; guarded by address_mutex
+  std::uint16_t port = 0;  // a managed replica's port (0: the configured one); address_mutex
+};
+
+/// Where a slot points now.
+struct slot_info {
+  std::string ip;          // "" while the slot is empty
+  std::uint16_t port = 0;  // 0: the backend's configured port
+  std::uint32_t generation = 0;
 };
 
 class pool_live {
@@ -55,11 +63,12 @@ class pool_live {
   bool present(std::size_t b) const noexcept { return backends_[b].present.load(std::memory_order_relaxed); }
   std::size_t present_count() const noexcept;
 
-  /// The IP address of DNS slot `b` ("" while it has none) and its generation.
-  std::pair<std::string, std::uint32_t> slot_address(std::size_t b) const;
-  /// Gives slot `b` a new address ("" empties it). A new address is a new host: its health and
-  /// ejection state start afresh. Returns true when the address changed.
-  bool set_slot_address(std::size_t b, const std::string& ip);
+  /// The address of slot `b` (a DNS slot or a managed replica's) and its generation.
+  slot_info slot_address(std::size_t b) const;
+  /// Gives slot `b` a new address ("" empties it), with a port for a managed replica. A new
+  /// address is a new host: its health and ejection state start afresh. Returns true when the
+  /// address changed.
+  bool set_slot_address(std::size_t b, const std::string& ip, std::uint16_t port = 0);
   /// The last reported queue depth, or 0 when none arrived within load_report.max_age.
   std::uint64_t queued(std::size_t b, clock::time_point now) const noexcept;
   void report_queue(std::size_t b, double depth, clock::time_point now) noexcept;

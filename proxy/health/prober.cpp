@@ -20,16 +20,11 @@ namespace {
 constexpr auto tok = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t max_probe_body = 4 * 1024 * 1024;
 
-struct probe_result {
-  boost::system::error_code ec;
-  unsigned status = 0;
-  std::string body;
-};
+}  // namespace
 
-// One GET on a fresh connection (probes must not borrow, or be hidden by, pooled connections).
-asio::awaitable<probe_result> get(const config::backend& backend, const std::string& ip,
-                                  ssl::context* tls, const std::string& path,
-                                  std::chrono::milliseconds timeout) {
+asio::awaitable<probe_result> probe_get(const config::backend& backend, const slot_info& target,
+                                        ssl::context* tls, const std::string& path,
+                                        std::chrono::milliseconds timeout) {
   auto ex = co_await asio::this_coro::executor;
   any_stream stream(ex);
   watchdog deadline(ex, [&stream] {
@@ -38,7 +33,7 @@ asio::awaitable<probe_result> get(const config::backend& backend, const std::str
   });
   deadline.expires_after(timeout);
   probe_result r;
-  r.ec = co_await connect_upstream(stream, backend, tls, ip);
+  r.ec = co_await connect_upstream(stream, backend, tls, target.ip, target.port);
   if (!r.ec) {
     http::request<http::empty_body> req{http::verb::get, path, 11};
     req.set(http::field::host, backend.address.str());
@@ -62,8 +57,6 @@ asio::awaitable<probe_result> get(const config::backend& backend, const std::str
   stream.socket().close(ignored);
   co_return r;
 }
-
-}  // namespace
 
 prober::prober(asio::io_context& io, std::shared_ptr<runtime_state> state) : io_(io), state_(std::move(state)) {}
 
@@ -94,14 +87,15 @@ asio::awaitable<void> prober::check_loop(std::size_t p, std::size_t b) {
   std::minstd_rand jitter(static_cast<unsigned>(p * 7919 + b));
   timer.expires_after(std::chrono::milliseconds(jitter() % std::max<std::int64_t>(1, cfg.interval.count() / 4)));
   co_await timer.async_wait(tok);
-  std::string ip;
-  std::uint32_t generation = 0, probed_generation = 0;
+  slot_info target;
+  std::uint32_t probed_generation = 0;
   while (!*stopped) {
     // An empty DNS slot has nothing to probe; a slot with a new address is a new host.
-    if (!slot_target(state->pool(p), b, ip, generation)) {
+    if (!slot_target(state->pool(p), b, target)) {
+      const auto generation = target.generation;
       if (generation != probed_generation) st = probe_state{};
       probed_generation = generation;
-      auto r = co_await get(backend, ip, state->backend_tls[p][b].get(), cfg.path, cfg.timeout);
+      auto r = co_await probe_get(backend, target, state->backend_tls[p][b].get(), cfg.path, cfg.timeout);
       if (*stopped) co_return;
       const bool ok = !r.ec && r.status == cfg.expect_status;
       // A verdict about an address the slot no longer has is dropped.
@@ -127,11 +121,10 @@ asio::awaitable<void> prober::scrape_loop(std::size_t p, std::size_t b) {
   const auto& backend = pool.backends[b];
   auto& live = state->pool(p);
   asio::steady_timer timer(io_);
-  std::string ip;
-  std::uint32_t generation = 0;
+  slot_info target;
   while (!*stopped) {
-    if (!slot_target(live, b, ip, generation)) {
-      auto r = co_await get(backend, ip, state->backend_tls[p][b].get(), cfg.path,
+    if (!slot_target(live, b, target)) {
+      auto r = co_await probe_get(backend, target, state->backend_tls[p][b].get(), cfg.path,
                             std::max(cfg.interval, std::chrono::milliseconds(200)));
       if (*stopped) co_return;
       if (!r.ec && r.status == 200) {

@@ -12,6 +12,18 @@
 
 namespace modelgate::proxy {
 
+struct probe_result {
+  boost::system::error_code ec;
+  unsigned status = 0;
+  std::string body;
+};
+
+/// One GET of `path` on a fresh connection to `backend` at `target` (probes must not borrow, or
+/// be hidden by, pooled connections), within `timeout`.
+boost::asio::awaitable<probe_result> probe_get(const config::backend& backend, const slot_info& target,
+                                               boost::asio::ssl::context* tls, const std::string& path,
+                                               std::chrono::milliseconds timeout);
+
 class prober {
  public:
   prober(boost::asio::io_context& io, std::shared_ptr<runtime_state> state);

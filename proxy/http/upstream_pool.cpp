@@ -25,14 +25,15 @@ bool still_open(upstream_conn& c) {
 asio::awaitable<boost::system::error_code> connect_upstream(any_stream& stream,
                                                             const config::backend& backend,
                                                             ssl::context* tls_context,
-                                                            const std::string& ip) {
+                                                            const std::string& ip,
+                                                            std::uint16_t port) {
   boost::system::error_code ec;
   tcp::resolver::results_type endpoints;
   auto address = asio::ip::make_address(ip.empty() ? backend.address.host : ip, ec);
+  if (port == 0) port = backend.address.port;
   if (!ec) {
-    endpoints = tcp::resolver::results_type::create(tcp::endpoint(address, backend.address.port),
-                                                    backend.address.host,
-                                                    std::to_string(backend.address.port));
+    endpoints = tcp::resolver::results_type::create(tcp::endpoint(address, port), backend.address.host,
+                                                    std::to_string(port));
   } else {
     tcp::resolver resolver(stream.get_executor());
     std::tie(ec, endpoints) = co_await resolver.async_resolve(
@@ -51,13 +52,11 @@ asio::awaitable<boost::system::error_code> connect_upstream(any_stream& stream,
   co_return ec;
 }
 
-boost::system::error_code slot_target(const pool_live& live, std::size_t b, std::string& ip,
-                                      std::uint32_t& generation) {
-  ip.clear();
-  generation = 0;
+boost::system::error_code slot_target(const pool_live& live, std::size_t b, slot_info& target) {
+  target = slot_info{};
   if (live.cfg().backends[b].slots == 0) return {};
-  std::tie(ip, generation) = live.slot_address(b);
-  if (ip.empty()) return asio::error::host_not_found;
+  target = live.slot_address(b);
+  if (target.ip.empty()) return asio::error::host_not_found;
   return {};
 }
 
@@ -116,14 +115,15 @@ asio::awaitable<std::tuple<boost::system::error_code, upstream_lease>> upstream_
   }
   const auto& backend = cfg_.backends[b];
   auto conn = std::make_unique<upstream_conn>(ex_, b);
-  std::string ip;
-  if (auto ec = slot_target(live_, b, ip, conn->address_generation)) {
+  slot_info target;
+  if (auto ec = slot_target(live_, b, target)) {
     if (b < metrics_.connect_failures.size()) metrics_.connect_failures[b]->Increment();
     co_return std::tuple{ec, upstream_lease{}};
   }
+  conn->address_generation = target.generation;
   conn->deadline.expires_after(cfg_.connect_timeout);
 
-  auto ec = co_await connect_upstream(conn->stream, backend, tls_[b].get(), ip);
+  auto ec = co_await connect_upstream(conn->stream, backend, tls_[b].get(), target.ip, target.port);
   bool timed_out = conn->deadline.expired();
   conn->deadline.disarm();
   if (ec || timed_out) {

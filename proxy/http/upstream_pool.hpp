@@ -46,17 +46,19 @@ struct upstream_conn {
 
 class upstream_pool;
 
-/// Connects `stream` to `backend` (to `ip` when given, else resolving its name), then TLS when
-/// `tls` is given. The caller bounds the time (a watchdog cancelling the socket).
+/// Connects `stream` to `backend` (to `ip` when given, else resolving its name; to `port` when
+/// not 0, else the configured one), then TLS when `tls` is given. The caller bounds the time
+/// (a watchdog cancelling the socket).
 asio::awaitable<boost::system::error_code> connect_upstream(any_stream& stream,
                                                             const config::backend& backend,
                                                             ssl::context* tls,
-                                                            const std::string& ip = {});
+                                                            const std::string& ip = {},
+                                                            std::uint16_t port = 0);
 
-/// The address a new connection to backend `b` of `live` must use: "" for a fixed backend
-/// (its configured address), the slot's IP for a DNS slot. Fails when the slot is empty.
-boost::system::error_code slot_target(const pool_live& live, std::size_t b, std::string& ip,
-                                      std::uint32_t& generation);
+/// The address a new connection to backend `b` of `live` must use: empty for a fixed backend
+/// (its configured address), the slot's IP (and port) for a DNS slot or a managed replica.
+/// Fails when the slot is empty.
+boost::system::error_code slot_target(const pool_live& live, std::size_t b, slot_info& target);
 
 class upstream_lease {
  public:
