@@ -246,6 +246,7 @@ TEST_F(ManagedPool, StartsMinReplicasAndAnUnchangedReloadKeepsThem) {
     EXPECT_EQ(complete(8, &body), 200u) << body;
   }
   EXPECT_EQ(children_of(proxy_->pid()), before);
+  EXPECT_EQ(metric("modelgate_upstream_failed_attempts_total"), 0);
 }
 
 // Heavy load grows the pool to max_replicas; a light load that keeps running shrinks it back to
@@ -284,6 +285,10 @@ TEST_F(ManagedPool, AutoscalesUpUnderLoadAndBackDownWithoutFailedRequests) {
   EXPECT_EQ(metric(R"(modelgate_managed_restarts_total{pool="text"})"), 0)
       << "a replica stopped by the scale-down counted as a crash";
   EXPECT_EQ(metric(R"(modelgate_requests_total{code="5xx"})"), 0);
+  // A replica leaves the pool before it stops: no request tried to reach a stopped one (such
+  // attempts would be retried and go unnoticed by the clients).
+  EXPECT_EQ(metric("modelgate_upstream_connect_failures_total"), 0);
+  EXPECT_EQ(metric("modelgate_upstream_failed_attempts_total"), 0);
 }
 
 // A replica killed from outside is replaced (counted as a restart); requests made meanwhile go
