@@ -12,6 +12,7 @@
 #include <csignal>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -75,6 +76,17 @@ std::string describe(const std::set<pid_t>& pids) {
   return s + " }";
 }
 
+// eventually() that checks every 50 ms: each check scrapes the admin listener and scans /proc,
+// which should not take CPU from the replicas on a small machine.
+template <class Predicate>
+bool poll_until(Predicate done, std::chrono::milliseconds timeout) {
+  return eventually([&] {
+    if (done()) return true;
+    std::this_thread::sleep_for(50ms);
+    return false;
+  }, timeout);
+}
+
 struct managed_options {
   unsigned min_replicas = 1;
   unsigned max_replicas = 1;
@@ -127,7 +139,7 @@ class ManagedPool : public ::testing::Test {
 
   // Waits until the pool has `n` ready replicas and exactly `n` child processes.
   void wait_replicas(unsigned n, std::chrono::milliseconds timeout) {
-    const bool ok = eventually(
+    const bool ok = poll_until(
         [&] { return ready() == n && children_of(proxy_->pid()).size() == n; }, timeout);
     ASSERT_TRUE(ok) << "ready " << ready() << ", desired " << desired() << ", children "
                     << describe(children_of(proxy_->pid())) << ", wanted " << n;
@@ -228,11 +240,11 @@ TEST_F(ManagedPool, StartsMinReplicasAndAnUnchangedReloadKeepsThem) {
     EXPECT_NE(body.find("\"choices\""), std::string::npos) << body;
   }
   // Counted once the response is written, which may be just after the client read it.
-  EXPECT_TRUE(eventually([&] { return metric(R"(modelgate_requests_total{code="2xx"})") == 6; }, 2s))
+  EXPECT_TRUE(poll_until([&] { return metric(R"(modelgate_requests_total{code="2xx"})") == 6; }, 2s))
       << metric(R"(modelgate_requests_total{code="2xx"})");
 
   proxy_->signal(SIGHUP);
-  ASSERT_TRUE(eventually([&] { return metric("modelgate_config_generation") == 2; }, 10s))
+  ASSERT_TRUE(poll_until([&] { return metric("modelgate_config_generation") == 2; }, 10s))
       << "generation " << metric("modelgate_config_generation");
   // A reload that restarted the pool would drain the old replicas and start new ones: give it
   // the time to show.
@@ -261,7 +273,7 @@ TEST_F(ManagedPool, AutoscalesUpUnderLoadAndBackDownWithoutFailedRequests) {
   ASSERT_NO_FATAL_FAILURE(wait_replicas(1, 20s));
 
   load_generator load(proxy_->listener_port(), 12, 48);
-  const bool grew = eventually([&] { return ready() == 3; }, 20s);
+  const bool grew = poll_until([&] { return ready() == 3; }, 20s);
   ASSERT_TRUE(grew) << "ready " << ready() << ", desired " << desired() << ", ok " << load.ok()
                     << ", failed " << load.failed() << "\n" << load.failures();
   EXPECT_EQ(children_of(proxy_->pid()).size(), 3u);
@@ -272,7 +284,7 @@ TEST_F(ManagedPool, AutoscalesUpUnderLoadAndBackDownWithoutFailedRequests) {
   // One client keeps sending: the scale-down drains replicas while requests flow.
   load.keep_only(1);
   const unsigned ok_at_peak = load.ok();
-  const bool shrank = eventually(
+  const bool shrank = poll_until(
       [&] { return desired() == 1 && ready() == 1 && children_of(proxy_->pid()).size() == 1; }, 20s);
   EXPECT_TRUE(shrank) << "ready " << ready() << ", desired " << desired() << ", children "
                       << describe(children_of(proxy_->pid()));
