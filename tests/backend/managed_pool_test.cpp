@@ -1,0 +1,400 @@
+// Managed pools end to end: the real modelgate proxy runs real modelgate-backend replicas
+// (textgen demo model, one libtorch thread each) and starts, reloads, autoscales, restarts and
+// stops them. The replicas are found as the proxy's child processes in /proc.
+
+#include "backend_test_util.hpp"
+#include "tests/support/prometheus_text.hpp"
+#include "tests/support/proxy_process.hpp"
+#include "tests/support/wait.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <sys/types.h>
+
+namespace modelgate::test_support {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::filesystem::path proxy_binary() { return MODELGATE_BIN; }
+
+// The pids of the live (not zombie) processes whose parent is `parent`, from /proc/*/stat.
+std::set<pid_t> children_of(pid_t parent) {
+  std::set<pid_t> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const auto name = entry.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat;
+    if (!std::getline(in, stat)) continue;  // exited meanwhile
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    char state = 0;
+    pid_t ppid = 0;
+    if (!(rest >> state >> ppid)) continue;
+    if (ppid == parent && state != 'Z') out.insert(static_cast<pid_t>(std::stol(name)));
+  }
+  return out;
+}
+
+bool process_exists(pid_t pid) { return std::filesystem::exists("/proc/" + std::to_string(pid)); }
+
+// Whether process `pid` finished dying: gone, or only its zombie thread-group leader is left.
+// A leader shows 'Z' as soon as its own thread exits, while the other threads (libtorch has
+// many) still hold the process's files, listening socket included.
+bool process_dead(pid_t pid) {
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  std::size_t threads = 0;
+  for (auto it = std::filesystem::directory_iterator(tasks, ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec))
+    ++threads;
+  if (ec) return !process_exists(pid);
+  if (threads > 1) return false;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return true;
+  const auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
+}
+
+std::string describe(const std::set<pid_t>& pids) {
+  std::string s = "{";
+  for (auto p : pids) s += " " + std::to_string(p);
+  return s + " }";
+}
+
+// eventually() that checks every 50 ms: each check scrapes the admin listener and scans /proc,
+// which should not take CPU from the replicas on a small machine.
+template <class Predicate>
+bool poll_until(Predicate done, std::chrono::milliseconds timeout) {
+  return eventually([&] {
+    if (done()) return true;
+    std::this_thread::sleep_for(50ms);
+    return false;
+  }, timeout);
+}
+
+struct managed_options {
+  unsigned min_replicas = 1;
+  unsigned max_replicas = 1;
+  std::string scaling;  // extra `managed:` lines, each indented by 6 spaces
+};
+
+std::string managed_yaml(const managed_options& o) {
+  std::string command = "[ \"" + backend_binary() + "\", \"serve\", \"--model\", \"" +
+                        demo_model("textgen", {"--steps", "0"}).string() +
+                        "\", \"--kind\", \"textgen\", \"--threads\", \"1\", \"--listen\", "
+                        "\"127.0.0.1:{port}\" ]";
+  return "workers: 2\n"
+         "listeners: [ { address: 127.0.0.1:0 } ]\n"
+         "admin: { address: 127.0.0.1:0 }\n"
+         "access_log: { path: stdout }\n"  // proxy.out, kept with the test dir when a test fails
+         "pools:\n"
+         "  - name: text\n"
+         "    policy: least_queue\n"
+         "    managed:\n"
+         "      command: " + command + "\n"
+         "      min_replicas: " + std::to_string(o.min_replicas) + "\n"
+         "      max_replicas: " + std::to_string(o.max_replicas) + "\n" +
+         o.scaling +
+         "routes:\n"
+         "  - { path_prefix: /, pool: text }\n";
+}
+
+std::string completion_body(int max_tokens, bool stream = false) {
+  return R"({"model":"textgen","prompt":"hello","max_tokens":)" + std::to_string(max_tokens) +
+         (stream ? R"(,"stream":true})" : "}");
+}
+
+class ManagedPool : public ::testing::Test {
+ protected:
+  void start(const managed_options& o) {
+    proxy_ = std::make_unique<proxy_process>(proxy_binary(), dir_, managed_yaml(o));
+  }
+
+  // Sum of a metric on the admin listener: 0 when no such series exists yet, -1 when the
+  // scrape failed.
+  double metric(const std::string& name) const {
+    try {
+      return metric_sum(proxy_->admin_get("/metrics"), name).value_or(0);
+    } catch (const std::exception&) {
+      return -1;
+    }
+  }
+  double ready() const { return metric(R"(modelgate_managed_replicas_ready{pool="text"})"); }
+  double desired() const { return metric(R"(modelgate_managed_replicas_desired{pool="text"})"); }
+
+  // Waits until the pool has `n` ready replicas and exactly `n` child processes.
+  void wait_replicas(unsigned n, std::chrono::milliseconds timeout) {
+    const bool ok = poll_until(
+        [&] { return ready() == n && children_of(proxy_->pid()).size() == n; }, timeout);
+    ASSERT_TRUE(ok) << "ready " << ready() << ", desired " << desired() << ", children "
+                    << describe(children_of(proxy_->pid())) << ", wanted " << n;
+  }
+
+  // One completion on a fresh connection; the status (0 when the connection failed).
+  unsigned complete(int max_tokens, std::string* body = nullptr) const {
+    try {
+      auto c = http_client::connect(proxy_->listener_port());
+      c.set_timeout(20s);
+      auto r = c.post("/v1/completions", completion_body(max_tokens), {{"Content-Type", "application/json"}});
+      if (body) *body = r.body();
+      return r.result_int();
+    } catch (const std::exception& e) {
+      if (body) *body = e.what();
+      return 0;
+    }
+  }
+
+  temp_dir dir_;
+  std::unique_ptr<proxy_process> proxy_;
+};
+
+// Client threads looping completions on keep-alive connections until told to stop, counting
+// statuses (0 = transport error). Each thread stops on its own flag, so the load can be lowered.
+class load_generator {
+ public:
+  load_generator(std::uint16_t port, unsigned threads, int max_tokens) : stops_(threads) {
+    for (unsigned i = 0; i < threads; ++i) {
+      stops_[i] = std::make_unique<std::atomic<bool>>(false);
+      threads_.emplace_back([this, port, max_tokens, stop = stops_[i].get()] { loop(port, max_tokens, *stop); });
+    }
+  }
+  ~load_generator() { stop_all(); }
+
+  /// Stops every thread but the first `keep`, and waits for them.
+  void keep_only(unsigned keep) {
+    for (std::size_t i = keep; i < threads_.size(); ++i) *stops_[i] = true;
+    for (std::size_t i = keep; i < threads_.size(); ++i)
+      if (threads_[i].joinable()) threads_[i].join();
+  }
+  void stop_all() { keep_only(0); }
+
+  unsigned ok() const { return ok_.load(); }
+  unsigned failed() const { return failed_.load(); }
+  std::string failures() const {
+    std::lock_guard lock(m_);
+    return failures_;
+  }
+
+ private:
+  void loop(std::uint16_t port, int max_tokens, const std::atomic<bool>& stop) {
+    // Bounded: stops on its own after 60 s even if the test forgets it.
+    const auto deadline = steady_clock::now() + 60s;
+    std::optional<http_client> c;
+    while (!stop && steady_clock::now() < deadline) {
+      try {
+        if (!c) {
+          c.emplace(http_client::connect(port));
+          c->set_timeout(20s);
+        }
+        auto r = c->post("/v1/completions", completion_body(max_tokens), {{"Content-Type", "application/json"}});
+        if (r.result_int() == 200) {
+          ++ok_;
+        } else {
+          record("status " + std::to_string(r.result_int()) + ": " + r.body().substr(0, 200));
+        }
+        if (!r.keep_alive()) c.reset();
+      } catch (const std::exception& e) {
+        record(std::string("transport: ") + e.what());
+        c.reset();
+      }
+    }
+  }
+  void record(const std::string& what) {
+    ++failed_;
+    std::lock_guard lock(m_);
+    if (failures_.size() < 4000) failures_ += what + "\n";
+  }
+
+  std::vector<std::unique_ptr<std::atomic<bool>>> stops_;
+  std::vector<std::thread> threads_;
+  std::atomic<unsigned> ok_{0}, failed_{0};
+  mutable std::mutex m_;
+  std::string failures_;
+};
+
+// min_replicas start on their own and serve; a reload with the same file keeps them (same pids).
+TEST_F(ManagedPool, StartsMinReplicasAndAnUnchangedReloadKeepsThem) {
+  ASSERT_NO_FATAL_FAILURE(start({.min_replicas = 2, .max_replicas = 2, .scaling = "      target_queue_depth: 100\n"}));
+  ASSERT_NO_FATAL_FAILURE(wait_replicas(2, 20s));
+  const auto before = children_of(proxy_->pid());
+  EXPECT_EQ(desired(), 2);
+
+  for (int i = 0; i < 6; ++i) {
+    std::string body;
+    ASSERT_EQ(complete(8, &body), 200u) << body;
+    EXPECT_NE(body.find("\"choices\""), std::string::npos) << body;
+  }
+  // Counted once the response is written, which may be just after the client read it.
+  EXPECT_TRUE(poll_until([&] { return metric(R"(modelgate_requests_total{code="2xx"})") == 6; }, 2s))
+      << metric(R"(modelgate_requests_total{code="2xx"})");
+
+  proxy_->signal(SIGHUP);
+  ASSERT_TRUE(poll_until([&] { return metric("modelgate_config_generation") == 2; }, 10s))
+      << "generation " << metric("modelgate_config_generation");
+  // A reload that restarted the pool would drain the old replicas and start new ones: give it
+  // the time to show.
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(children_of(proxy_->pid()), before)
+      << "before " << describe(before) << ", after " << describe(children_of(proxy_->pid()));
+  EXPECT_EQ(ready(), 2);
+  EXPECT_EQ(metric(R"(modelgate_managed_restarts_total{pool="text"})"), 0);
+  for (int i = 0; i < 4; ++i) {
+    std::string body;
+    EXPECT_EQ(complete(8, &body), 200u) << body;
+  }
+  EXPECT_EQ(children_of(proxy_->pid()), before);
+  EXPECT_EQ(metric("modelgate_upstream_failed_attempts_total"), 0);
+}
+
+// Heavy load grows the pool to max_replicas; a light load that keeps running shrinks it back to
+// min_replicas, draining each replica before stopping it: no request fails on the way.
+TEST_F(ManagedPool, AutoscalesUpUnderLoadAndBackDownWithoutFailedRequests) {
+  ASSERT_NO_FATAL_FAILURE(start({.min_replicas = 1,
+                                 .max_replicas = 3,
+                                 .scaling = "      target_queue_depth: 2\n"
+                                            "      scale_up_cooldown: 1s\n"
+                                            "      scale_down_cooldown: 2s\n"
+                                            "      scale_window: 1s\n"}));
+  ASSERT_NO_FATAL_FAILURE(wait_replicas(1, 20s));
+
+  load_generator load(proxy_->listener_port(), 12, 48);
+  const bool grew = poll_until([&] { return ready() == 3; }, 20s);
+  ASSERT_TRUE(grew) << "ready " << ready() << ", desired " << desired() << ", ok " << load.ok()
+                    << ", failed " << load.failed() << "\n" << load.failures();
+  EXPECT_EQ(children_of(proxy_->pid()).size(), 3u);
+  const double up = metric(R"(modelgate_managed_scale_events_total{direction="up"})");
+  EXPECT_GE(up, 1);
+  EXPECT_LE(up, 2);  // 1→3 in one step or two
+
+  // One client keeps sending: the scale-down drains replicas while requests flow.
+  load.keep_only(1);
+  const unsigned ok_at_peak = load.ok();
+  const bool shrank = poll_until(
+      [&] { return desired() == 1 && ready() == 1 && children_of(proxy_->pid()).size() == 1; }, 20s);
+  EXPECT_TRUE(shrank) << "ready " << ready() << ", desired " << desired() << ", children "
+                      << describe(children_of(proxy_->pid()));
+  EXPECT_GT(load.ok(), ok_at_peak) << "the light load made no request during the scale-down";
+  load.stop_all();
+
+  EXPECT_EQ(load.failed(), 0u) << load.failures();
+  EXPECT_GT(load.ok(), 20u);
+  EXPECT_EQ(metric(R"(modelgate_managed_scale_events_total{direction="down"})"), 2);
+  EXPECT_EQ(metric(R"(modelgate_managed_restarts_total{pool="text"})"), 0)
+      << "a replica stopped by the scale-down counted as a crash";
+  EXPECT_EQ(metric(R"(modelgate_requests_total{code="5xx"})"), 0);
+  // A replica leaves the pool before it stops: no request tried to reach a stopped one (such
+  // attempts would be retried and go unnoticed by the clients).
+  EXPECT_EQ(metric("modelgate_upstream_connect_failures_total"), 0);
+  EXPECT_EQ(metric("modelgate_upstream_failed_attempts_total"), 0);
+}
+
+// A replica killed from outside is replaced (counted as a restart); requests made meanwhile go
+// to the other replica.
+TEST_F(ManagedPool, RestartsAKilledReplicaWhileTheOtherServes) {
+  ASSERT_NO_FATAL_FAILURE(start({.min_replicas = 2, .max_replicas = 2, .scaling = "      target_queue_depth: 100\n"}));
+  ASSERT_NO_FATAL_FAILURE(wait_replicas(2, 20s));
+  const auto before = children_of(proxy_->pid());
+  ASSERT_EQ(before.size(), 2u);
+  const pid_t victim = *before.begin();
+  const pid_t survivor = *before.rbegin();
+  // The proxy now keeps idle keep-alive connections to the replicas it used.
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(complete(8), 200u);
+
+  // Killed between two requests, so none is in flight on it: every request must succeed. kill()
+  // returns before the process has died: until its last thread has closed its files (a libtorch
+  // process takes a few ms), its listening socket still completes handshakes, and a request sent
+  // then dies with it (a reset, which is not retried by default). So wait for the zombie; the
+  // proxy may not have reaped it yet.
+  ASSERT_EQ(::kill(victim, SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return process_dead(victim); }, 5s));
+  unsigned requests = 0;
+  std::string failures;
+  auto request = [&] {
+    std::string body;
+    const auto status = complete(8, &body);
+    ++requests;
+    if (status != 200)
+      failures += "request " + std::to_string(requests) + " → " + std::to_string(status) + ": " +
+                  body.substr(0, 200) + "\n";
+  };
+  const auto replaced = [&] {
+    const auto now = children_of(proxy_->pid());
+    return metric(R"(modelgate_managed_restarts_total{pool="text"})") == 1 && ready() == 2 &&
+           now.size() == 2 && now.count(survivor) == 1 && now.count(victim) == 0;
+  };
+  unsigned while_one_ready = 0;  // requests made while only the survivor was in the pool
+  const auto deadline = steady_clock::now() + 20s;
+  while (!replaced() && steady_clock::now() < deadline) {
+    if (ready() < 2) ++while_one_ready;
+    request();
+  }
+  ASSERT_TRUE(replaced()) << "restarts " << metric(R"(modelgate_managed_restarts_total{pool="text"})")
+                          << ", ready " << ready() << ", children " << describe(children_of(proxy_->pid()));
+  for (int i = 0; i < 4; ++i) request();  // and with the new replica in the pool
+  EXPECT_GT(while_one_ready, 0u) << "no request was made while the replica was down";
+  EXPECT_TRUE(failures.empty()) << "of " << requests << " requests:\n" << failures;
+  const auto after = children_of(proxy_->pid());
+  EXPECT_EQ(after.size(), 2u);
+  EXPECT_FALSE(process_exists(victim)) << "the killed replica was not reaped";
+  EXPECT_EQ(metric(R"(modelgate_managed_restarts_total{pool="text"})"), 1);
+}
+
+// SIGTERM while a completion streams: the stream finishes, the replicas are stopped and reaped
+// by the proxy, and it exits 0 leaving no child behind.
+TEST_F(ManagedPool, SigtermFinishesTheStreamThenStopsEveryReplica) {
+  ASSERT_NO_FATAL_FAILURE(start({.min_replicas = 2, .max_replicas = 2, .scaling = "      target_queue_depth: 100\n"}));
+  ASSERT_NO_FATAL_FAILURE(wait_replicas(2, 20s));
+  const auto replicas = children_of(proxy_->pid());
+  ASSERT_EQ(replicas.size(), 2u);
+
+  auto c = http_client::connect(proxy_->listener_port());
+  c.set_timeout(30s);
+  request req{http::verb::post, "/v1/completions", 11};
+  req.set(http::field::content_type, "application/json");
+  req.body() = completion_body(200, true);
+  c.send(req);
+  streamed_response res;
+  c.read_header(res);
+  ASSERT_EQ(res.header.result_int(), 200u);
+  ASSERT_TRUE(c.read_piece(res)) << res.error.message();
+  const auto before_signal = res.body();
+  ASSERT_EQ(before_signal.find("[DONE]"), std::string::npos) << "the stream ended before the signal";
+
+  proxy_->signal(SIGTERM);
+  const auto signalled = res.pieces.size();
+  while (c.read_piece(res)) {
+  }
+  EXPECT_TRUE(res.complete) << res.error.message();
+  EXPECT_GT(res.pieces.size(), signalled) << "nothing arrived after SIGTERM";
+  const auto body = res.body();
+  EXPECT_NE(body.find("data: [DONE]"), std::string::npos) << body.substr(body.size() > 500 ? body.size() - 500 : 0);
+
+  const auto code = proxy_->wait_exit(30s);
+  ASSERT_TRUE(code.has_value()) << "the proxy still runs 30 s after SIGTERM";
+  EXPECT_EQ(*code, 0);
+  const auto log = proxy_->stderr_log();
+  for (auto pid : replicas) {
+    EXPECT_FALSE(process_exists(pid)) << "replica " << pid << " outlived the proxy";
+    // Stopped and reaped by the proxy itself, not by the parent-death signal after it exited.
+    EXPECT_NE(log.find("(pid " + std::to_string(pid) + ") stopped"), std::string::npos)
+        << "no stop of replica " << pid << " in the log";
+  }
+}
+
+}  // namespace
+}  // namespace modelgate::test_support
