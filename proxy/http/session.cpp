@@ -36,8 +36,10 @@ class session final : public session_base {
   }
 
   asio::awaitable<void> run() {
-    const auto& lim = w_.state().cfg.limit;
-    if (!co_await d_.handshake(lim.header_timeout)) {
+    // Limits are read afresh for every wait: a reload may change them, and the generation this
+    // connection started in may be gone (never keep a reference to it across a suspension).
+    const auto handshake_timeout = w_.state().cfg.limit.header_timeout;
+    if (!co_await d_.handshake(handshake_timeout)) {
       w_.state().metrics.tls_handshake_failures.Increment();
       co_return;
     }
@@ -46,7 +48,9 @@ class session final : public session_base {
       if (w_.process().draining.load(std::memory_order_relaxed)) break;
       // Nothing has been said yet on this request: a timeout or a drain closes quietly.
       idle_ = true;
-      bool got = co_await d_.wait_for_data(first ? lim.header_timeout : lim.idle_timeout);
+      const auto& lim = w_.state().cfg.limit;
+      const auto timeout = first ? lim.header_timeout : lim.idle_timeout;
+      bool got = co_await d_.wait_for_data(timeout);
       idle_ = false;
       if (!got) break;
       first = false;
