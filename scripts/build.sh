@@ -18,7 +18,7 @@ for arg in "$@"; do
     *) echo "build.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
-[ "$backend" = OFF ] && extra+=(-DMODELGATE_BUILD_BACKEND=OFF)
+extra+=(-DMODELGATE_BUILD_BACKEND="$backend")  # always: a cached OFF must not stick
 
 scripts/setup.sh "${setup_args[@]}"
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "${extra[@]}" >/dev/null

@@ -13,7 +13,7 @@ phase_seconds=60
 [ "${1:-}" = "--short" ] && phase_seconds=6
 
 scripts/setup.sh --with-bench >/dev/null
-BUILD_DIR=${BUILD_DIR:-build} scripts/build.sh --no-backend >/dev/null
+BUILD_DIR=${BUILD_DIR:-build} scripts/build.sh >/dev/null  # the tree scripts/test.sh builds
 bin=$root/${BUILD_DIR:-build}/proxy/modelgate
 
 tmp=$(mktemp -d /tmp/modelgate-chaos.XXXXXX)

@@ -12,7 +12,7 @@ interval=${2:-30}
 [ "$duration" -ge 60 ] 2>/dev/null || interval=${2:-5}
 
 scripts/setup.sh --with-bench >/dev/null
-BUILD_DIR=${BUILD_DIR:-build} scripts/build.sh --no-backend >/dev/null
+BUILD_DIR=${BUILD_DIR:-build} scripts/build.sh >/dev/null  # the tree scripts/test.sh builds
 bin=$root/${BUILD_DIR:-build}/proxy/modelgate
 
 tmp=$(mktemp -d /tmp/modelgate-soak.XXXXXX)
