@@ -8,6 +8,19 @@ process_state::process_state(const config::proxy_config& first) : log(first.log)
 
 std::string listener_key(const config::listener& l) { return l.address.str(); }
 
+bool scaling_only_change(const config::pool& before, const config::pool& after) {
+  if (!before.managed || !after.managed) return false;
+  auto a = after;
+  const auto& m = *before.managed;
+  auto& n = *a.managed;
+  // What a running replica set can follow without a restart: the same command, host, working
+  // directory and slot count (max_replicas), anything else of the managed block.
+  if (n.command != m.command || n.host != m.host || n.workdir != m.workdir || n.max_replicas != m.max_replicas)
+    return false;
+  n = m;
+  return a == before;
+}
+
 runtime_state::runtime_state(config::proxy_config c, process_state& proc, const runtime_state* previous)
     : process(proc),
       cfg(std::move(c)),
@@ -26,7 +39,7 @@ runtime_state::runtime_state(config::proxy_config c, process_state& proc, const 
     // and its upstream TLS contexts, so the workers keep its pooled connections too.
     if (previous) {
       for (std::size_t j = 0; j < previous->pools.size(); ++j) {
-        if (previous->pools[j]->cfg() == p) {
+        if (previous->pools[j]->cfg() == p || scaling_only_change(previous->pools[j]->cfg(), p)) {
           pools.push_back(previous->pools[j]);
           backend_tls.push_back(previous->backend_tls[j]);
           break;

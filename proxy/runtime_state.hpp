@@ -71,4 +71,9 @@ struct runtime_state {
 /// Identifies a listener across reloads: its address as configured (port 0 stays 0).
 std::string listener_key(const config::listener& l);
 
+/// Two configurations of one managed pool that differ only in keys its running replicas can
+/// follow (min_replicas, target_queue_depth, cooldowns, window, ready path and timeouts): the
+/// pool keeps its live state and replicas, and its supervisor takes the new values.
+bool scaling_only_change(const config::pool& before, const config::pool& after);
+
 }  // namespace modelgate::proxy

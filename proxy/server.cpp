@@ -124,6 +124,7 @@ struct server::impl {
       auto same = std::find_if(supervisors.begin(), supervisors.end(),
                                [&](const auto& s) { return s->live_ptr() == st.pools[i]; });
       if (same != supervisors.end()) {
+        (*same)->update(*st.cfg.pools[i].managed);
         next.push_back(*same);
         continue;
       }

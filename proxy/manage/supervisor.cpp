@@ -74,6 +74,15 @@ pool_supervisor::~pool_supervisor() {
   for (const auto& r : replicas_) signal(r, SIGKILL);
 }
 
+void pool_supervisor::update(const config::managed_pool& next) {
+  if (next == managed_) return;
+  managed_ = next;
+  scaler_.reconfigure(managed_);
+  spdlog::info("pool {}: managed settings updated (replicas {}..{}, target {} per replica)", cfg_.name,
+               managed_.min_replicas, managed_.max_replicas, managed_.target_queue_depth);
+  update_gauges();
+}
+
 void pool_supervisor::start() {
   update_gauges();
   asio::co_spawn(io_, control_loop(), log_escaped("managed pool control loop"));

@@ -41,6 +41,10 @@ class pool_supervisor {
   /// Drains and stops every replica; completes when all have exited (or were killed).
   boost::asio::awaitable<void> stop();
 
+  /// A reload changed only keys that need no restart (see scaling_only_change): new limits,
+  /// target, cooldowns, window and timeouts take effect at the next tick.
+  void update(const config::managed_pool& next);
+
   /// A child process exited (reaped by the server). True when it was one of this pool's.
   bool on_exit(pid_t pid, int wait_status);
 
@@ -74,7 +78,7 @@ class pool_supervisor {
   boost::asio::io_context& io_;
   std::shared_ptr<pool_live> live_;
   const config::pool& cfg_;
-  const config::managed_pool& managed_;
+  config::managed_pool managed_;  // a reload may change its scaling and timing keys (update())
   autoscaler scaler_;
   std::vector<replica> replicas_;
   bool stopping_ = false;

@@ -263,6 +263,26 @@ TEST_F(ManagedPool, StartsMinReplicasAndAnUnchangedReloadKeepsThem) {
 
 // Heavy load grows the pool to max_replicas; a light load that keeps running shrinks it back to
 // min_replicas, draining each replica before stopping it: no request fails on the way.
+TEST_F(ManagedPool, AReloadOfScalingKeysKeepsTheRunningReplicas) {
+  managed_options o{.min_replicas = 1, .max_replicas = 3, .scaling = "      target_queue_depth: 100\n"};
+  ASSERT_NO_FATAL_FAILURE(start(o));
+  ASSERT_NO_FATAL_FAILURE(wait_replicas(1, 20s));
+  const auto first = children_of(proxy_->pid());
+  // min_replicas and the target change: the same pool, one more replica, nothing restarted.
+  o.min_replicas = 2;
+  o.scaling = "      target_queue_depth: 50\n";
+  dir_.write("modelgate.yaml", managed_yaml(o));
+  proxy_->signal(SIGHUP);
+  ASSERT_TRUE(poll_until([&] { return metric("modelgate_config_generation") == 2; }, 10s));
+  ASSERT_NO_FATAL_FAILURE(wait_replicas(2, 20s));
+  const auto now = children_of(proxy_->pid());
+  EXPECT_TRUE(std::includes(now.begin(), now.end(), first.begin(), first.end()))
+      << "the first replica was restarted: before " << describe(first) << ", after " << describe(now);
+  EXPECT_EQ(desired(), 2);
+  EXPECT_EQ(complete(8), 200u);
+  EXPECT_EQ(metric(R"(modelgate_managed_restarts_total{pool="text"})"), 0);
+}
+
 TEST_F(ManagedPool, AutoscalesUpUnderLoadAndBackDownWithoutFailedRequests) {
   ASSERT_NO_FATAL_FAILURE(start({.min_replicas = 1,
                                  .max_replicas = 3,
