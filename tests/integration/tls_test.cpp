@@ -92,6 +92,23 @@ TEST_F(ProxyTest, OldProtocolsAndNonAeadSuitesAreRefused) {
   EXPECT_EQ(client().get("/v1/after").result_int(), 200);
 }
 
+// curl sends its request in the same flight as its TLS 1.3 Finished message, so the request can
+// arrive with the end of the handshake (bytes the TLS layer already holds, not the socket).
+TEST_F(ProxyTest, RequestArrivingWithTheHandshakeIsAnswered) {
+  if (!ts::find_program("curl")) GTEST_SKIP() << "curl is not installed";
+  start();
+  const auto port = std::to_string(proxy->listener_port(0));
+  for (const char* connection : {"keep-alive", "close", "keep-alive", "close"}) {
+    auto r = ts::run_command({"curl", "-sS", "-m", "3", "--tlsv1.3", "--cacert", certs.ca_cert.string(),
+                              "--resolve", "localhost:" + port + ":127.0.0.1", "-H",
+                              std::string("Connection: ") + connection, "-w", " %{http_code}",
+                              "https://localhost:" + port + "/v1/x"},
+                             dir.path());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "ok\n 200") << connection;
+  }
+}
+
 class MutualTlsTest : public ProxyTest {
  protected:
   void start_mtls(const std::string& tls_yaml) {
