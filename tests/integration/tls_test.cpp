@@ -31,6 +31,13 @@ ts::tls_options speaking(int min, int max, std::string ciphers = "") {
   return o;
 }
 
+// A client of exactly protocol `version` offering only key exchange `groups`.
+ts::tls_options with_groups(int version, std::string groups) {
+  auto o = speaking(version, version);
+  o.groups = std::move(groups);
+  return o;
+}
+
 // TLS 1.2 (and older) cipher lists an old or misconfigured client might offer alone.
 constexpr const char* cbc_only =
     "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-ECDSA-AES128-SHA256:"
@@ -61,6 +68,11 @@ TEST_F(ProxyTest, Tls13AndTls12AeadSuitesAreServed) {
     EXPECT_EQ(c.tls_version(), "TLSv1.2") << suite;
     EXPECT_EQ(c.tls_cipher(), suite);
   }
+  for (const char* group : {"X25519", "P-256", "P-384"}) {
+    auto c = ts::http_client::connect_tls(port, certs.ca_cert, "localhost",
+                                          with_groups(TLS1_3_VERSION, group));
+    EXPECT_EQ(c.get("/v1/x").result_int(), 200) << group;
+  }
   EXPECT_EQ(metric("modelgate_tls_handshake_failures_total"), 0);
 }
 
@@ -76,6 +88,8 @@ TEST_F(ProxyTest, OldProtocolsAndNonAeadSuitesAreRefused) {
       {"TLS 1.1", speaking(TLS1_1_VERSION, TLS1_1_VERSION, "DEFAULT:@SECLEVEL=0")},
       {"TLS 1.2 CBC only", speaking(TLS1_2_VERSION, TLS1_2_VERSION, cbc_only)},
       {"TLS 1.2 static RSA key exchange", speaking(TLS1_2_VERSION, TLS1_2_VERSION, static_rsa_aead)},
+      {"TLS 1.3 finite-field key exchange only", with_groups(TLS1_3_VERSION, "ffdhe2048:ffdhe8192")},
+      {"TLS 1.2 finite-field key exchange only", with_groups(TLS1_2_VERSION, "ffdhe2048:ffdhe8192")},
   };
   double failures = 0;
   for (const auto& a : refused) {

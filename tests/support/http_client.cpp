@@ -97,6 +97,8 @@ http_client http_client::connect_tls(std::uint16_t port, const std::filesystem::
   if (opts.max_version) SSL_CTX_set_max_proto_version(ctx, opts.max_version);
   if (!opts.ciphers.empty() && SSL_CTX_set_cipher_list(ctx, opts.ciphers.c_str()) != 1)
     throw std::invalid_argument("cipher list " + opts.ciphers);
+  if (!opts.groups.empty() && SSL_CTX_set1_groups_list(ctx, opts.groups.c_str()) != 1)
+    throw std::invalid_argument("groups " + opts.groups);
   if (!opts.cert.empty()) {
     p->ssl_ctx.use_certificate_chain_file(opts.cert.string());
     p->ssl_ctx.use_private_key_file(opts.key.string(), ssl::context::pem);
