@@ -44,10 +44,10 @@ struct streamed_response {
 struct tls_options {
   int min_version = 0;  // e.g. TLS1_1_VERSION; 0: OpenSSL's default
   int max_version = 0;  // e.g. TLS1_2_VERSION; 0: the highest supported
-  std::string ciphers;  // TLS 1.2 and older cipher list (OpenSSL syntax); "": default
-  std::string groups;   // key exchange groups offered, e.g. "ffdhe2048"; "": default
-  std::filesystem::path cert;  // client certificate (PEM) to present, with `key`
-  std::filesystem::path key;
+  std::string ciphers{};  // TLS 1.2 and older cipher list (OpenSSL syntax); "": default
+  std::string groups{};   // key exchange groups offered, e.g. "ffdhe2048"; "": default
+  std::filesystem::path cert{};  // client certificate (PEM) to present, with `key`
+  std::filesystem::path key{};
 };
 
 /// One client connection to 127.0.0.1. Every operation has a deadline (set_timeout, 3 s by

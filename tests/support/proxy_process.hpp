@@ -21,7 +21,7 @@ struct proxy_start_options {
   std::chrono::milliseconds timeout{10000};
   std::string config_name = "modelgate.yaml";
   // Words put before the binary, e.g. {"prlimit", "--nofile=256:256", "--"}.
-  std::vector<std::string> launcher;
+  std::vector<std::string> launcher{};
 };
 
 /// Not thread-safe. The destructor SIGKILLs a proxy still running and, when the current test
