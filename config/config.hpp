@@ -28,6 +28,11 @@ struct host_port {
 struct server_tls {
   std::filesystem::path cert;  // PEM chain, absolute after loading
   std::filesystem::path key;   // PEM private key
+  // Client certificates (mTLS): verified against this PEM CA bundle when set.
+  std::filesystem::path client_ca;
+  // With client_ca: a client without a certificate fails the handshake (else it may connect
+  // without one, but a certificate it does present must verify).
+  bool require_client_cert = false;
 
   bool operator==(const server_tls&) const = default;
 };

@@ -68,8 +68,17 @@ listener read_listener(const reader& r, const YAML::Node& n, const std::string& 
   l.address = r.address(n, where, true);
   if (auto tls = n["tls"]) {
     auto w = where + ".tls";
-    r.expect_map(tls, w, {"cert", "key"});
-    l.tls = server_tls{r.file(tls, "cert", w), r.file(tls, "key", w)};
+    r.expect_map(tls, w, {"cert", "key", "client_ca", "require_client_cert"});
+    server_tls t;
+    t.cert = r.file(tls, "cert", w);
+    t.key = r.file(tls, "key", w);
+    const bool has_ca = static_cast<bool>(tls["client_ca"]);
+    if (has_ca) t.client_ca = r.file(tls, "client_ca", w);
+    t.require_client_cert = r.boolean(tls, "require_client_cert", w, has_ca);
+    if (t.require_client_cert && !has_ca)
+      r.fail(tls["require_client_cert"], w + ".require_client_cert",
+             "needs tls.client_ca to verify client certificates against");
+    l.tls = std::move(t);
   }
   l.allow_cidrs = detail::read_allow_cidrs(r, n, where);
   return l;

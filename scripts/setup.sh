@@ -11,13 +11,15 @@ packages=(
   prometheus
 )
 # Extra groups: `setup.sh --with-torch` for the backend, `--with-bench` for benchmark peers,
-# `--with-redis` for the Redis tests, `--with-fuzz` for the libFuzzer targets (clang).
+# `--with-redis` for the Redis tests, `--with-fuzz` for the libFuzzer targets (clang),
+# `--with-testssl` for the TLS listener scan (scripts/tls-scan.sh).
 for arg in "$@"; do
   case "$arg" in
     --with-torch) packages+=(libtorch-dev libopenblas0-openmp libjemalloc2 libjemalloc-dev) ;;
     --with-bench) packages+=(wrk haproxy nginx redis-server) ;;
     --with-redis) packages+=(redis-server) ;;
     --with-fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    --with-testssl) packages+=(testssl.sh) ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done

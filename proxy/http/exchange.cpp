@@ -65,7 +65,8 @@ class exchange_op {
     bytes_in_ += n;
     if (ec) {
       if (d_.deadline.expired()) co_return co_await fail(proxy_errc::header_timeout, false);
-      if (client_gone(ec)) co_return false;
+      // wait_for_data saw bytes of this request: leaving now is an abort, not a quiet close.
+      if (client_gone(ec)) co_return client_aborted();
       if (ec == http::error::header_limit) co_return co_await fail(proxy_errc::header_too_large, false);
       // Beast checks a declared Content-Length against the body limit while parsing the header.
       if (ec == http::error::body_limit) co_return co_await fail(proxy_errc::body_too_large, false);
@@ -85,7 +86,7 @@ class exchange_op {
       if (boost::beast::iequals(req[http::field::expect], "100-continue")) {
         static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
         auto [cec, cn] = co_await asio::async_write(d_.stream, asio::buffer(cont), tok);
-        if (cec) co_return false;
+        if (cec) co_return client_aborted();
       }
       d_.deadline.expires_after(lim.request_timeout);
       auto [bec, bn] = co_await http::async_read(d_.stream, d_.buffer, parser_, tok);
@@ -93,7 +94,7 @@ class exchange_op {
       if (bec) {
         if (d_.deadline.expired()) co_return co_await fail(proxy_errc::body_timeout, false);
         if (bec == http::error::body_limit) co_return co_await fail(proxy_errc::body_too_large, false);
-        if (client_gone(bec)) co_return false;
+        if (client_gone(bec)) co_return client_aborted();
         co_return co_await fail(proxy_errc::bad_request, false);
       }
       d_.deadline.disarm();
@@ -348,8 +349,9 @@ class exchange_op {
     co_return keep;
   }
 
-  // The lease is dropped unreleased by the caller, which closes the upstream connection and so
-  // stops the backend generating for nobody.
+  // The client left mid-request (nothing was forwarded) or mid-response: then the lease is
+  // dropped unreleased by the caller, which closes the upstream connection and so stops the
+  // backend generating for nobody.
   bool client_aborted() {
     st_.metrics.client_aborts.Increment();
     error_ = "client_aborted";

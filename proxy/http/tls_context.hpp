@@ -9,7 +9,8 @@
 
 namespace modelgate::proxy {
 
-/// TLS 1.2+, ECDHE AEAD ciphers, ALPN http/1.1, buffers released while idle.
+/// TLS 1.2+, ECDHE AEAD ciphers, ALPN http/1.1, buffers released while idle; client
+/// certificates verified against `cfg.client_ca` when set (required if require_client_cert).
 /// Throws std::runtime_error naming the file when the certificate or key cannot be used.
 std::shared_ptr<boost::asio::ssl::context> make_server_tls(const config::server_tls& cfg);
 

@@ -91,17 +91,32 @@ void worker::adopt(std::shared_ptr<runtime_state> next, std::vector<worker_accep
 
 asio::awaitable<void> worker::accept_loop(worker_acceptor* entry) {
   auto& acc = entry->acceptor;
+  boost::system::error_code port_ec;
+  const auto port = acc.local_endpoint(port_ec).port();
+  std::uint64_t failures = 0;  // accepts failed in a row
+  std::chrono::steady_clock::time_point reported;
   for (;;) {
     auto [ec, socket] = co_await acc.async_accept(tok);
     if (ec == asio::error::operation_aborted || !acc.is_open()) break;
     auto& st = state();
     if (ec) {
-      // Out of file descriptors: say so and back off instead of spinning.
-      spdlog::warn("accept on {} failed: {} (open connections: {})", entry->key, ec.message(),
-                   st.connections.load());
+      // Out of file descriptors (EMFILE/ENFILE): back off instead of spinning, and say so at
+      // once and then every 5 s while it lasts, not at every retry.
+      const auto now = std::chrono::steady_clock::now();
+      if (++failures == 1 || now - reported >= std::chrono::seconds(5)) {
+        spdlog::warn("accept on {} (port {}) failed: {} (open connections: {}, {} failed accepts "
+                     "in a row); retrying every 100 ms, new clients wait in the listen backlog",
+                     entry->key, port, ec.message(), st.connections.load(), failures);
+        reported = now;
+      }
       asio::steady_timer pause(io_, std::chrono::milliseconds(100));
       co_await pause.async_wait(tok);
       continue;
+    }
+    if (failures > 0) {
+      spdlog::info("accept on {} (port {}) works again after {} failed accepts", entry->key, port,
+                   failures);
+      failures = 0;
     }
     auto listener_index = st.listener_index(entry->key);
     if (!listener_index) break;  // a reload removed this listener; the socket closes here

@@ -41,8 +41,8 @@ proxy_metrics::proxy_metrics(const config::proxy_config& cfg,
                          "Response body bytes relayed or sent to clients")
                      .Add({})),
       client_aborts(counter(*reg, "modelgate_client_aborts_total",
-                            "Responses cut short because the client went away; the upstream "
-                            "request was aborted too")
+                            "Requests or responses cut short because the client went away "
+                            "(mid-response, the upstream request is aborted too)")
                         .Add({})),
       upstream_aborts(counter(*reg, "modelgate_upstream_aborts_total",
                               "Responses cut short because the upstream failed mid-body")

@@ -37,6 +37,18 @@ subjectAltName = DNS:localhost, IP:127.0.0.1
 authorityKeyIdentifier = keyid
 )";
 
+constexpr const char* client_config = R"([req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = modelgate test client
+[client_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+authorityKeyIdentifier = keyid
+)";
+
 void write_text(const std::filesystem::path& p, const char* text) {
   std::ofstream out(p, std::ios::trunc);
   out << text;
@@ -77,6 +89,20 @@ cert_files make_test_certs(const std::filesystem::path& dir, const std::string& 
   openssl(dir, {"x509", "-req", "-in", f("server.csr"), "-CA", f("ca.crt"), "-CAkey", f("ca.key"),
                 "-set_serial", "2", "-days", "1", "-extfile", f("server.cnf"), "-extensions",
                 "server_ext", "-out", f("server.crt")});
+  return out;
+}
+
+client_cert_files make_client_cert(const std::filesystem::path& dir, const cert_files& ca,
+                                   const std::string& name) {
+  auto f = [&](const char* ext) { return (dir / (name + ext)).string(); };
+  client_cert_files out{f(".crt"), f(".key")};
+  write_text(f(".cnf"), client_config);
+  openssl(dir, {"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-config", f(".cnf"), "-subj", "/CN=" + name, "-keyout", f(".key"), "-out",
+                f(".csr")});
+  openssl(dir, {"x509", "-req", "-in", f(".csr"), "-CA", ca.ca_cert.string(), "-CAkey",
+                ca.ca_key.string(), "-set_serial", "3", "-days", "1", "-extfile", f(".cnf"),
+                "-extensions", "client_ext", "-out", f(".crt")});
   return out;
 }
 

@@ -59,7 +59,7 @@ struct fake_upstream::impl {
   std::map<std::string, upstream_behaviour, std::less<>> routes;
   upstream_behaviour fallback;
   std::vector<recorded_request> log;
-  std::atomic<std::size_t> connections{0}, open{0}, requests{0}, aborted{0};
+  std::atomic<std::size_t> connections{0}, open{0}, requests{0}, aborted{0}, body_bytes{0};
   std::uint16_t port = 0;
   std::optional<asio::ssl::context> tls;
 
@@ -215,17 +215,17 @@ struct fake_upstream::impl {
     asio::steady_timer timer(ioc);
     for (int i = 0; i < b.events; ++i) {
       if (i == b.close_after_events) co_return false;
-      if (i > 0) {
+      if (i > 0 && b.interval.count() > 0) {
         timer.expires_after(b.interval);
         co_await timer.async_wait(tok);
       }
-      std::string event =
-          "id: " + std::to_string(i) + "\ndata: event " + std::to_string(i) + "\n\n";
+      std::string event = upstream_behaviour::sse_event(i, b.event_bytes);
       auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(event)), tok);
       if (ec) {
         ++aborted;
         co_return false;
       }
+      body_bytes += event.size();
     }
     if (b.close_after_events == b.events) co_return false;
     auto [ec, n] = co_await asio::async_write(stream, http::make_chunk_last(), tok);
@@ -255,6 +255,7 @@ std::size_t fake_upstream::connections() const { return impl_->connections; }
 std::size_t fake_upstream::open_connections() const { return impl_->open; }
 std::size_t fake_upstream::requests() const { return impl_->requests; }
 std::size_t fake_upstream::aborted_writes() const { return impl_->aborted; }
+std::size_t fake_upstream::sse_bytes_written() const { return impl_->body_bytes; }
 
 std::vector<recorded_request> fake_upstream::recorded() const {
   std::lock_guard lock(impl_->mu);

@@ -66,6 +66,9 @@ class fake_upstream {
   std::size_t requests() const;
   /// Responses cut short because writing to the peer failed (it had closed the connection).
   std::size_t aborted_writes() const;
+  /// SSE event bytes (chunk payloads) written so far over all streams; it stops growing while
+  /// a reader is not taking them (the write waits on a full TCP window).
+  std::size_t sse_bytes_written() const;
   /// Every request read so far, in order.
   std::vector<recorded_request> recorded() const;
   /// The last request read; throws std::logic_error when there was none.

@@ -14,6 +14,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <optional>
+#include <stdexcept>
 
 namespace modelgate::test_support {
 
@@ -88,9 +89,20 @@ http_client http_client::connect(std::uint16_t port) {
 }
 
 http_client http_client::connect_tls(std::uint16_t port, const std::filesystem::path& ca_file,
-                                     const std::string& server_name) {
+                                     const std::string& server_name, const tls_options& opts) {
   auto p = std::make_unique<impl>();
   p->port = port;
+  auto* ctx = p->ssl_ctx.native_handle();
+  if (opts.min_version) SSL_CTX_set_min_proto_version(ctx, opts.min_version);
+  if (opts.max_version) SSL_CTX_set_max_proto_version(ctx, opts.max_version);
+  if (!opts.ciphers.empty() && SSL_CTX_set_cipher_list(ctx, opts.ciphers.c_str()) != 1)
+    throw std::invalid_argument("cipher list " + opts.ciphers);
+  if (!opts.groups.empty() && SSL_CTX_set1_groups_list(ctx, opts.groups.c_str()) != 1)
+    throw std::invalid_argument("groups " + opts.groups);
+  if (!opts.cert.empty()) {
+    p->ssl_ctx.use_certificate_chain_file(opts.cert.string());
+    p->ssl_ctx.use_private_key_file(opts.key.string(), ssl::context::pem);
+  }
   p->ssl_ctx.load_verify_file(ca_file.string());
   p->ssl_ctx.set_verify_mode(ssl::verify_peer);
   static constexpr unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
@@ -126,6 +138,16 @@ std::string http_client::alpn() const {
   unsigned len = 0;
   SSL_get0_alpn_selected(impl_->tls->native_handle(), &data, &len);
   return std::string(reinterpret_cast<const char*>(data), len);
+}
+
+std::string http_client::tls_version() const {
+  return impl_->tls ? SSL_get_version(impl_->tls->native_handle()) : "";
+}
+
+std::string http_client::tls_cipher() const {
+  if (!impl_->tls) return "";
+  const char* name = SSL_get_cipher_name(impl_->tls->native_handle());
+  return name ? name : "";
 }
 
 response http_client::roundtrip(request req) {
@@ -248,6 +270,18 @@ bool http_client::wait_closed(std::chrono::milliseconds wait) {
 void http_client::close() {
   error_code ignored;
   impl_->lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  impl_->lowest().socket().close(ignored);
+}
+
+void http_client::shutdown_write() {
+  error_code ec;
+  impl_->lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+  throw_if(ec, "shutdown(SHUT_WR)");
+}
+
+void http_client::reset() {
+  error_code ignored;
+  impl_->lowest().socket().set_option(asio::socket_base::linger(true, 0), ignored);
   impl_->lowest().socket().close(ignored);
 }
 

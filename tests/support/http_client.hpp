@@ -40,6 +40,16 @@ struct streamed_response {
   std::string body() const;
 };
 
+/// How a TLS client deviates from the defaults (TLS 1.2+, OpenSSL's ciphers, no certificate).
+struct tls_options {
+  int min_version = 0;  // e.g. TLS1_1_VERSION; 0: OpenSSL's default
+  int max_version = 0;  // e.g. TLS1_2_VERSION; 0: the highest supported
+  std::string ciphers{};  // TLS 1.2 and older cipher list (OpenSSL syntax); "": default
+  std::string groups{};   // key exchange groups offered, e.g. "ffdhe2048"; "": default
+  std::filesystem::path cert{};  // client certificate (PEM) to present, with `key`
+  std::filesystem::path key{};
+};
+
 /// One client connection to 127.0.0.1. Every operation has a deadline (set_timeout, 3 s by
 /// default); throwing calls throw boost::system::system_error. Move-only, not thread-safe.
 class http_client {
@@ -49,7 +59,8 @@ class http_client {
   /// TLS to 127.0.0.1:port, offering ALPN http/1.1 and verifying the certificate chain against
   /// `ca_file` and the name `server_name` (also sent as SNI unless it is an IP address).
   static http_client connect_tls(std::uint16_t port, const std::filesystem::path& ca_file,
-                                 const std::string& server_name = "localhost");
+                                 const std::string& server_name = "localhost",
+                                 const tls_options& opts = {});
   /// The outcome of a plain TCP connect to 127.0.0.1:port (then closed).
   static boost::system::error_code try_connect(std::uint16_t port);
 
@@ -61,6 +72,9 @@ class http_client {
   std::uint16_t port() const;
   /// The ALPN protocol the server chose ("" for plain or none).
   std::string alpn() const;
+  /// The negotiated protocol ("TLSv1.3") and cipher suite; "" for plain connections.
+  std::string tls_version() const;
+  std::string tls_cipher() const;
 
   /// Sends `req` (Host defaults to 127.0.0.1:port; Content-Length is set unless framing is
   /// given) and reads the whole response.
@@ -90,6 +104,10 @@ class http_client {
 
   /// Closes the socket abruptly (no TLS close_notify): a client going away.
   void close();
+  /// TCP half-close (shutdown(SHUT_WR)): no more bytes from us; reading still works.
+  void shutdown_write();
+  /// Closes with SO_LINGER 0, so the peer gets a TCP reset instead of a FIN.
+  void reset();
 
  private:
   struct impl;

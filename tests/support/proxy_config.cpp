@@ -6,7 +6,7 @@ std::string proxy_config::to_yaml() const {
   std::string y;
   y += "workers: " + std::to_string(workers) + "\n";
   y += "listeners:\n  - address: 127.0.0.1:0\n";
-  if (tls) y += "    tls: { cert: " + cert + ", key: " + key + " }\n";
+  if (tls) y += "    tls: { cert: " + cert + ", key: " + key + listener_tls_yaml + " }\n";
   y += "admin: { address: 127.0.0.1:0 }\n";
   y += "limits:\n";
   y += "  max_header_bytes: " + max_header_bytes + "\n";

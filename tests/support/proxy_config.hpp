@@ -13,6 +13,7 @@ struct proxy_config {
   bool tls = true;  // listener TLS with server.crt / server.key of the dir
   std::string cert = "server.crt";
   std::string key = "server.key";
+  std::string listener_tls_yaml;  // more keys of the listener's tls map, e.g. ", client_ca: x.crt"
   std::vector<std::string> backends;  // "127.0.0.1:PORT"
   std::string backend_tls;            // e.g. "{ ca: ca.crt, server_name: localhost }"; "" = plain
   std::string route_prefix = "/v1/";

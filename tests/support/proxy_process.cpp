@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <iostream>
 #include <regex>
 #include <stdexcept>
@@ -20,8 +21,10 @@ child_process spawn(const std::filesystem::path& binary, const temp_dir& dir, st
   // below could read its ports before the child truncates the files.
   std::filesystem::remove(dir.file("proxy.out"));
   std::filesystem::remove(dir.file("proxy.err"));
-  return child_process({binary.string(), "--config", config.string()},
-                       {{}, dir.file("proxy.out"), dir.file("proxy.err")});
+  std::vector<std::string> argv = opts.launcher;
+  for (const auto& word : {binary.string(), std::string("--config"), config.string()})
+    argv.push_back(word);
+  return child_process(argv, {{}, dir.file("proxy.out"), dir.file("proxy.err")});
 }
 
 std::string tail(const std::string& text, std::size_t max_lines) {
@@ -53,6 +56,14 @@ proxy_process::~proxy_process() {
 
 std::string proxy_process::stdout_log() const { return read_file(out_path_); }
 std::string proxy_process::stderr_log() const { return read_file(err_path_); }
+
+std::size_t proxy_process::rss_bytes() const {
+  std::ifstream status("/proc/" + std::to_string(child_.pid()) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // "N kB"
+  return 0;
+}
 
 std::string proxy_process::describe() const {
   return "---- modelgate stderr (tail) ----\n" + tail(stderr_log(), 40) +

@@ -20,6 +20,8 @@ struct proxy_start_options {
   bool admin = true;          // wait for "admin listening on ..." and GET /readyz → 200
   std::chrono::milliseconds timeout{10000};
   std::string config_name = "modelgate.yaml";
+  // Words put before the binary, e.g. {"prlimit", "--nofile=256:256", "--"}.
+  std::vector<std::string> launcher{};
 };
 
 /// Not thread-safe. The destructor SIGKILLs a proxy still running and, when the current test
@@ -45,6 +47,8 @@ class proxy_process {
     return child_.wait_exit(timeout);
   }
   bool running() { return child_.running(); }
+  /// Resident set size (VmRSS of /proc/PID/status) in bytes; 0 when it cannot be read.
+  std::size_t rss_bytes() const;
 
   std::string stdout_log() const;
   std::string stderr_log() const;

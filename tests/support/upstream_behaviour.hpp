@@ -3,6 +3,7 @@
 // request headers, or hanging up; optionally after a delay or cut off mid-stream.
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +22,17 @@ struct upstream_behaviour {
   int events = 0;                         // sse: number of events
   std::chrono::milliseconds interval{0};  // sse: pause between events
   int close_after_events = -1;            // sse: close the connection after this many events
+  std::size_t event_bytes = 0;            // sse: pad each event to this size (0: no padding)
+
+  /// The text of SSE event `i`: "id: i\ndata: event i\n\n", its data padded with 'x' up to
+  /// `bytes` in all when that is larger.
+  static std::string sse_event(int i, std::size_t bytes = 0) {
+    std::string head = "id: " + std::to_string(i) + "\ndata: event " + std::to_string(i);
+    const std::size_t bare = head.size() + 2;
+    if (bytes > bare) head.append(bytes - bare, 'x');
+    head += "\n\n";
+    return head;
+  }
 
   /// A complete response with Content-Length.
   static upstream_behaviour fixed(unsigned status, std::string body,
@@ -55,6 +67,13 @@ struct upstream_behaviour {
   static upstream_behaviour hang_up() {
     upstream_behaviour b;
     b.what = kind::hang_up;
+    return b;
+  }
+
+  /// sse: each event padded to `bytes` (see sse_event); with a zero gap, a fire hose.
+  upstream_behaviour with_event_bytes(std::size_t bytes) const {
+    auto b = *this;
+    b.event_bytes = bytes;
     return b;
   }
 

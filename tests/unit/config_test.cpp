@@ -164,6 +164,37 @@ TEST(Config, TlsPathsResolveAgainstTheConfigFolder) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Config, ClientCaTurnsOnRequiredClientCertificates) {
+  auto dir = std::filesystem::temp_directory_path() / (std::string("mg_mtls_") + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  for (const char* f : {"s.crt", "s.key", "clients.crt"}) std::ofstream(dir / f) << "x";
+  auto with_tls = [&](const std::string& tls) {
+    return replace(good, "  - address: 127.0.0.1:8443\n",
+                   "  - address: 127.0.0.1:8443\n    tls: { cert: s.crt, key: s.key" + tls + " }\n");
+  };
+  std::ofstream(dir / "a.yaml") << with_tls(", client_ca: clients.crt");
+  std::ofstream(dir / "b.yaml") << with_tls(", client_ca: clients.crt, require_client_cert: false");
+  std::ofstream(dir / "c.yaml") << with_tls("");
+  auto required = load_config(dir / "a.yaml").listeners[0].tls;
+  ASSERT_TRUE(required);
+  EXPECT_EQ(required->client_ca, dir / "clients.crt");
+  EXPECT_TRUE(required->require_client_cert);
+  auto optional = load_config(dir / "b.yaml").listeners[0].tls;
+  EXPECT_FALSE(optional->require_client_cert);
+  EXPECT_FALSE(optional == required) << "a reload must see the change";
+  auto plain = load_config(dir / "c.yaml").listeners[0].tls;
+  EXPECT_TRUE(plain->client_ca.empty());
+  EXPECT_FALSE(plain->require_client_cert);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Config, RequireClientCertNeedsAClientCa) {
+  auto e = error_of(replace(good, "  - address: 127.0.0.1:8443\n",
+                            "  - address: 127.0.0.1:8443\n    tls: { cert: /dev/null, key: /dev/null,"
+                            " require_client_cert: true }\n"));
+  EXPECT_EQ(e.key(), "listeners[0].tls.require_client_cert");
+}
+
 TEST(Config, MissingFile) {
   EXPECT_THROW(load_config("/nonexistent/modelgate.yaml"), config_error);
 }
