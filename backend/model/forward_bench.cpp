@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <functional>
 #include <random>
 #include <stdexcept>
@@ -13,12 +14,19 @@ namespace {
 
 using wall = std::chrono::steady_clock;
 
+double process_cpu_s() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
 // Times `call` for o.seconds (at least o.min_calls times) after o.warm_up_calls untimed ones.
 forward_point time_calls(const forward_bench_options& o, std::int64_t batch,
                          const std::function<void()>& call) {
   for (int i = 0; i < o.warm_up_calls; ++i) call();
   std::vector<double> ms;
   const auto start = wall::now();
+  const double cpu_start = process_cpu_s();
   const auto budget = std::chrono::duration<double>(o.seconds);
   for (;;) {
     const auto t = wall::now();
@@ -27,12 +35,15 @@ forward_point time_calls(const forward_bench_options& o, std::int64_t batch,
     ms.push_back(std::chrono::duration<double, std::milli>(wall::now() - t).count());
   }
   const double total_s = std::chrono::duration<double>(wall::now() - start).count();
+  const double cpu_s = process_cpu_s() - cpu_start;
   forward_point p;
   p.batch = batch;
   p.calls = ms.size();
   std::nth_element(ms.begin(), ms.begin() + static_cast<std::ptrdiff_t>(ms.size() / 2), ms.end());
   p.ms_median = ms[ms.size() / 2];
-  p.rows_per_s = static_cast<double>(batch) * static_cast<double>(ms.size()) / total_s;
+  const double rows = static_cast<double>(batch) * static_cast<double>(ms.size());
+  p.rows_per_s = rows / total_s;
+  p.rows_per_cpu_s = cpu_s > 0 ? rows / cpu_s : 0;
   return p;
 }
 
@@ -75,14 +86,16 @@ std::string forward_report_json(const forward_bench_options& o, int threads,
   std::string results;
   const forward_point* best = nullptr;
   for (const auto& p : points) {
-    results += fmt::format("{}{{\"batch\":{},\"calls\":{},\"ms_median\":{:.3f},\"rows_per_s\":{:.1f}}}",
-                           results.empty() ? "" : ",", p.batch, p.calls, p.ms_median, p.rows_per_s);
-    if (!best || p.rows_per_s > best->rows_per_s) best = &p;
+    results += fmt::format(
+        R"({}{{"batch":{},"calls":{},"ms_median":{:.3f},"rows_per_s":{:.1f},"rows_per_cpu_s":{:.1f}}})",
+        results.empty() ? "" : ",", p.batch, p.calls, p.ms_median, p.rows_per_s, p.rows_per_cpu_s);
+    if (!best || p.rows_per_cpu_s > best->rows_per_cpu_s) best = &p;
   }
   auto report = fmt::format(R"({{"kind":"{}","quantize":"{}","threads":{},"seconds":{},"results":[{}])",
                             o.kind, to_string(o.quantize), threads, o.seconds, results);
   if (best)
-    report += fmt::format(R"(,"best":{{"batch":{},"rows_per_s":{:.1f}}})", best->batch, best->rows_per_s);
+    report += fmt::format(R"(,"best":{{"batch":{},"rows_per_s":{:.1f},"rows_per_cpu_s":{:.1f}}})",
+                          best->batch, best->rows_per_s, best->rows_per_cpu_s);
   return report + "}";
 }
 

@@ -29,14 +29,17 @@ struct forward_point {
   std::uint64_t calls = 0;
   double ms_median = 0;    // median wall time of one call
   double rows_per_s = 0;   // batch × calls / total wall time (textgen: tokens/s)
+  double rows_per_cpu_s = 0;  // batch × calls / the process's CPU time over the same calls:
+                              // what a core gives when nothing else wants it (loaded machines)
 };
 
 /// Loads the model as `serve` would and times it at every batch size. Throws std::runtime_error
 /// on a bad kind, batch size or model (the loader's reasons).
 std::vector<forward_point> bench_forward(const forward_bench_options& o);
 
-/// {"kind", "quantize", "threads", "seconds", "results": [{batch, calls, ms_median, rows_per_s}],
-///  "best": {batch, rows_per_s}} on one line.
+/// {"kind", "quantize", "threads", "seconds", "results": [{batch, calls, ms_median, rows_per_s,
+///  rows_per_cpu_s}], "best": {batch, rows_per_s, rows_per_cpu_s}} on one line; best is the
+/// batch size with the most rows per CPU second.
 std::string forward_report_json(const forward_bench_options& o, int threads,
                                 const std::vector<forward_point>& points);
 

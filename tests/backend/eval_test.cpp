@@ -58,6 +58,7 @@ TEST(BenchForward, ReportsEveryBatchSizeForBothKinds) {
       EXPECT_EQ(p.at("batch").to_number<int>(), i == 0 ? 1 : 3);
       EXPECT_GE(p.at("calls").to_number<int>(), 5) << r.out;  // min_calls
       EXPECT_GT(p.at("rows_per_s").to_number<double>(), 0) << r.out;
+      EXPECT_GT(p.at("rows_per_cpu_s").to_number<double>(), 0) << r.out;
     }
     EXPECT_TRUE(v.at("best").is_object()) << r.out;
   }
