@@ -46,7 +46,7 @@ if [ -z "${MODELGATE_BIN:-}" ]; then
   cmake --build "$build_dir" -j"${JOBS:-$(nproc)}" --target "${targets[@]}" >&2
   MODELGATE_BIN=$root/$build_dir/proxy/modelgate
 fi
-BACKEND_BIN=${BACKEND_BIN:-$(dirname "$MODELGATE_BIN")/../backend/modelgate-backend}
+BACKEND_BIN=${BACKEND_BIN:-$(cd "$(dirname "$MODELGATE_BIN")/.." && pwd)/backend/modelgate-backend}
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$(dirname "$MODELGATE_BIN")/../CMakeCache.txt" 2>/dev/null || true)
 
 # wrk durations: quick mode only has to prove the harness works (whole run < 3 min).
@@ -410,6 +410,7 @@ echo "## modelgate benchmarks — $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), loopback."
 echo "modelgate: $MODELGATE_BIN (${build_type:-unknown build type}); $(haproxy -v | head -1 | cut -d' ' -f1-3); $(nginx -v 2>&1 | cut -d' ' -f3); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)."
+if want backend; then echo "modelgate-backend: $BACKEND_BIN."; fi
 echo "Mode: $([ "$quick" = 1 ] && echo quick || echo full)."
 # Scenario 6 and the micro-benchmarks live in their own files (this one is long enough).
 source "$root/scripts/bench/backend.sh"
@@ -417,5 +418,9 @@ source "$root/scripts/bench/micro.sh"
 # `if`, not `want X && scenario_X`: errexit is off inside a function called from an && list, so a
 # scenario that fails half way would go unnoticed.
 for scen in overhead streaming routing cache idle backend micro; do
-  if want "$scen"; then "scenario_$scen"; fi
+  if want "$scen"; then
+    started=$SECONDS
+    "scenario_$scen"
+    echo "bench.sh: $scen took $((SECONDS - started)) s" >&2
+  fi
 done

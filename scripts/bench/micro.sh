@@ -6,7 +6,7 @@
 scenario_micro() {
   local min_time=0.5 bench_dir redis_port redis_pid
   [ "$quick" = 1 ] && min_time=0.05
-  bench_dir="$(dirname "$MODELGATE_BIN")/../tests/bench"
+  bench_dir="$(cd "$(dirname "$MODELGATE_BIN")/.." && pwd)/tests/bench"
   redis_port=$(free_port)
   redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
     >"$tmp/redis.log" 2>&1 & redis_pid=$!; pids+=("$redis_pid")
