@@ -86,13 +86,15 @@ std::string forward_report_json(const forward_bench_options& o, int threads,
   std::string results;
   const forward_point* best = nullptr;
   for (const auto& p : points) {
-    results += fmt::format(
-        R"({}{{"batch":{},"calls":{},"ms_median":{:.3f},"rows_per_s":{:.1f},"rows_per_cpu_s":{:.1f}}})",
-        results.empty() ? "" : ",", p.batch, p.calls, p.ms_median, p.rows_per_s, p.rows_per_cpu_s);
+    results += fmt::format(R"({}{{"batch":{},"calls":{},"ms_median":{:.3f},)"
+                           R"("rows_per_s":{:.1f},"rows_per_cpu_s":{:.1f}}})",
+                           results.empty() ? "" : ",", p.batch, p.calls, p.ms_median, p.rows_per_s,
+                           p.rows_per_cpu_s);
     if (!best || p.rows_per_cpu_s > best->rows_per_cpu_s) best = &p;
   }
-  auto report = fmt::format(R"({{"kind":"{}","quantize":"{}","threads":{},"seconds":{},"results":[{}])",
-                            o.kind, to_string(o.quantize), threads, o.seconds, results);
+  auto report =
+      fmt::format(R"({{"kind":"{}","quantize":"{}","threads":{},"seconds":{},"results":[{}])",
+                  o.kind, to_string(o.quantize), threads, o.seconds, results);
   if (best)
     report += fmt::format(R"(,"best":{{"batch":{},"rows_per_s":{:.1f},"rows_per_cpu_s":{:.1f}}})",
                           best->batch, best->rows_per_s, best->rows_per_cpu_s);

@@ -49,7 +49,8 @@ std::vector<std::uint64_t> key_hashes() {
 // 0..7 requests in flight: with c = 1.25 and 28 in flight the bound is ceil(1.25 × 29 / 8) = 5,
 // so the backends holding 5, 6 and 7 pass their keys on.
 void set_uneven_load(pool_live& live) {
-  for (std::size_t b = 0; b < pool_size; ++b) live.at(b).in_flight.store(static_cast<std::int64_t>(b));
+  for (std::size_t b = 0; b < pool_size; ++b)
+    live.at(b).in_flight.store(static_cast<std::int64_t>(b));
 }
 
 void hash_session_id(benchmark::State& state) {
