@@ -50,7 +50,7 @@ BACKEND_BIN=${BACKEND_BIN:-$(cd "$(dirname "$MODELGATE_BIN")/.." && pwd)/backend
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$(dirname "$MODELGATE_BIN")/../CMakeCache.txt" 2>/dev/null || true)
 
 # wrk durations: quick mode only has to prove the harness works (whole run < 3 min).
-if [ "$quick" = 1 ]; then dur=3; warm=1; conns_list="50"; idle_n=1000
+if [ "$quick" = 1 ]; then dur=2; warm=1; conns_list="50"; idle_n=1000
 else dur=10; warm=2; conns_list="50 500"; idle_n=10000; fi
 # 10,000 idle client sockets plus the proxies' own need more than the default 1024 descriptors.
 # HAProxy sizes itself to 2 descriptors per connection, so a lower hard limit lowers N (and says so).
@@ -366,7 +366,7 @@ scenario_idle() {
 # sse_client.py runs S streams one after another and prints time to first event and inter-event
 # gaps. Python timing jitter is well under a millisecond, and "direct" carries the same jitter.
 scenario_streaming() {
-  local streams=20; [ "$quick" = 1 ] && streams=3
+  local streams=20; [ "$quick" = 1 ] && streams=2
   echo
   echo "### 2. Streaming (SSE: 100 events 10 ms apart, $streams streams in a row on one keep-alive connection, after one warm-up stream)"
   echo

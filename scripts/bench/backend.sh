@@ -60,7 +60,8 @@ http_classifier() {
 scenario_backend() {
   local batches="1,2,4,8,16,32,64" fsecs=1 http_variants="none int8 bf16" streams_list="1 8 32"
   # Quick mode has to show the harness works, not to measure: fewer sizes, fp32 only over HTTP.
-  [ "$quick" = 1 ] && { batches="1,8,32"; fsecs=0.3; http_variants="none"; }
+  local twarm=$warm   # textgen: the Python client takes fractions of a second
+  [ "$quick" = 1 ] && { batches="1,8,32"; fsecs=0.2; http_variants="none"; twarm=0.5; }
   "$BACKEND_BIN" make-model --kind classifier --out "$tmp/classifier.pt" --steps 0 --threads 1 >&2
   "$BACKEND_BIN" make-model --kind textgen --out "$tmp/textgen.pt" --steps 0 --threads 1 >&2
   # One image as a KServe v2 body (85 KB of JSON), posted by wrk.
@@ -125,7 +126,7 @@ EOF
   echo
   echo "**6c. Textgen** (untrained byte-level GRU, fp32): S concurrent streamed completions"
   echo "(\`scripts/bench/textgen_streams.py\`: 256 tokens each, a new one when one ends, counted over"
-  echo "${dur} s after ${warm} s) against \`serve --max-batch 32\` (continuous batching), next to"
+  echo "${dur} s after ${twarm} s) against \`serve --max-batch 32\` (continuous batching), next to"
   echo "\`bench-forward --kind textgen\` (decode steps of S sequences in a loop, ${fsecs} s each)."
   echo "Load average before: $(load_now)."
   echo
@@ -136,7 +137,7 @@ EOF
   start_backend --model "$tmp/textgen.pt" --kind textgen --name textgen --max-batch 32
   i=0
   for s in $streams_list; do
-    r=$($pin_client python3 "$root/scripts/bench/textgen_streams.py" "$be_port" "$s" "$dur" "$warm" 256 "$be_pid")
+    r=$($pin_client python3 "$root/scripts/bench/textgen_streams.py" "$be_port" "$s" "$dur" "$twarm" 256 "$be_pid")
     read -r tps per t50 t99 fin tcpu <<<"$r"
     raw=$(jget "$tmp/fwd_text.json" "'%.0f' % d['results'][$i]['rows_per_cpu_s']")
     need_num "textgen $s streams" "$tps" "$per" "$tcpu" "$raw"
