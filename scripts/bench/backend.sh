@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154  # sourced by scripts/bench.sh, which sets the globals
 # Scenario 6 of scripts/bench.sh (sourced by it; uses its helpers, $tmp, $quick, $dur, $warm and
 # the pinning): modelgate-backend alone, no proxy in front.
 #  a) the model's own loop of calls (`modelgate-backend bench-forward`) at each batch size, for
@@ -85,7 +86,7 @@ EOF
   echo "HTTP): images per second of CPU time, median ms per call in brackets."
   echo
   local q b i n f_cpu1 fb fbb
-  declare -A f_one=() f_best=() f_bb=()
+  declare -A f_one=() f_best=()
   printf '| variant |'; for b in ${batches//,/ }; do printf ' batch %s |' "$b"; done; echo ' best |'
   printf '|---|'; for b in ${batches//,/ }; do printf -- '---|'; done; echo '---|'
   for q in none int8 bf16; do
@@ -100,7 +101,7 @@ EOF
     fb=$(jget "$tmp/fwd_$q.json" '"%.0f" % d["best"]["rows_per_cpu_s"]')
     fbb=$(jget "$tmp/fwd_$q.json" 'd["best"]["batch"]')
     need_num "forward $q" "$f_cpu1" "$fb" "$fbb"
-    f_one[$q]=$f_cpu1; f_best[$q]=$fb; f_bb[$q]=$fbb
+    f_one[$q]=$f_cpu1; f_best[$q]=$fb
     echo " $fb at $fbb |"
   done
 
@@ -122,7 +123,7 @@ EOF
     done
   done
 
-  local s r tps per t50 t99 fin tcpu raw
+  local s r tps per t50 t99 tcpu raw
   echo
   echo "**6c. Textgen** (untrained byte-level GRU, fp32): S concurrent streamed completions"
   echo "(\`scripts/bench/textgen_streams.py\`: 256 tokens each, a new one when one ends, counted over"
@@ -138,7 +139,7 @@ EOF
   i=0
   for s in $streams_list; do
     r=$($pin_client python3 "$root/scripts/bench/textgen_streams.py" "$be_port" "$s" "$dur" "$twarm" 256 "$be_pid")
-    read -r tps per t50 t99 fin tcpu <<<"$r"
+    read -r tps per t50 t99 _ tcpu <<<"$r"
     raw=$(jget "$tmp/fwd_text.json" "'%.0f' % d['results'][$i]['rows_per_cpu_s']")
     need_num "textgen $s streams" "$tps" "$per" "$tcpu" "$raw"
     echo "| $s | $tps | $per | $t50 / $t99 | $tcpu | $raw | $(awk -v a="$tcpu" -v b="$raw" 'BEGIN { printf "%.2f", a / b }') |"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154  # sourced by scripts/bench.sh, which sets the globals
 # Scenario "micro" of scripts/bench.sh (sourced by it): the Google Benchmark micro-benchmarks of
 # the request path (modelgate_micro_bench: parse, rewrite, route, backend pick, cache key and
 # lookup) and of the quota check (modelgate_quota_bench, with a throw-away redis-server for its
