@@ -1,6 +1,7 @@
-// modelgate-backend: command line only. make-model, eval and serve.
+// modelgate-backend: command line only. make-model, eval, bench-forward and serve.
 
 #include "backend/api/server.hpp"
+#include "backend/model/forward_bench.hpp"
 #include "backend/model/io_config.hpp"
 #include "backend/model/maker.hpp"
 #include "backend/model/model.hpp"
@@ -98,6 +99,19 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--runs", runs, "Timed runs per latency figure");
   eval_cmd->add_option("--threads", threads, "libtorch intra-op threads");
 
+  mb::forward_bench_options fb;
+  std::string fb_quantize = "none";
+  auto* fb_cmd = app.add_subcommand(
+      "bench-forward", "Time the model's own calls at each batch size, without HTTP (JSON)");
+  fb_cmd->add_option("--model", fb.model, "TorchScript file")->required();
+  fb_cmd->add_option("--kind", fb.kind, "classifier (rows per call) or textgen (sequences per step)");
+  fb_cmd->add_option("--quantize", fb_quantize, "none, int8 or bf16");
+  fb_cmd->add_option("--batches", fb.batches, "Batch sizes (default 1,2,4,8,16,32,64)")
+      ->delimiter(',');
+  fb_cmd->add_option("--seconds", fb.seconds, "Timed seconds per batch size")
+      ->check(CLI::Range(0.0, 600.0));
+  fb_cmd->add_option("--threads", threads, "libtorch intra-op threads");
+
   serve_options so;
   auto* serve_cmd = app.add_subcommand("serve", "Serve a TorchScript model over HTTP");
   serve_cmd->add_option("--model", so.model, "TorchScript file")->required();
@@ -128,6 +142,11 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*serve_cmd) return serve(so);
+    if (*fb_cmd) {
+      fb.quantize = mb::parse_quantize(fb_quantize);
+      std::cout << mb::forward_report_json(fb, threads, mb::bench_forward(fb)) << "\n";
+      return 0;
+    }
     if (*eval_cmd) {
       auto reports = mb::evaluate_classifier(eval_model, heldout, runs);
       std::cout << "[\n";

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Side-by-side benchmarks of modelgate, HAProxy and nginx (issue 8); results in docs/benchmarks.md.
-#   scripts/bench.sh [--quick] [--only overhead|streaming|routing|cache|idle]
+#   scripts/bench.sh [--quick] [--only overhead|streaming|routing|cache|idle|backend|micro]
 # Every system proxies to the same upstream (an nginx returning a small fixed body), all on
 # 127.0.0.1 with free ports, each proxy started fresh per table row with one worker so that
-# CPU and peak RSS are per row. No figure is asserted: CI runs --quick only to keep this working.
-# BUILD_DIR (default build-release) picks the modelgate build; MODELGATE_BIN overrides the binary.
+# CPU and peak RSS are per row. Scenario 6 (backend) measures modelgate-backend alone; "micro"
+# runs the Google Benchmark micro-benchmarks. No figure is asserted: CI runs --quick only to keep
+# this working, and the script fails when a scenario cannot run or produces no figure.
+# BUILD_DIR (default build-release) picks the build tree; MODELGATE_BIN overrides the proxy
+# binary (the other programs are then taken from its build tree, BACKEND_BIN overrides the
+# backend's). JOBS (default: all cores) is the build's parallelism.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -19,29 +23,34 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-case "$only" in ""|overhead|streaming|routing|cache|idle) ;;
-  *) echo "bench.sh: unknown scenario $only (overhead, streaming, routing, cache, idle)" >&2; exit 2 ;;
+case "$only" in ""|overhead|streaming|routing|cache|idle|backend|micro) ;;
+  *) echo "bench.sh: unknown scenario $only (overhead, streaming, routing, cache, idle, backend, micro)" >&2
+     exit 2 ;;
 esac
 want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 
-scripts/setup.sh --with-bench >&2
+scripts/setup.sh --with-bench --with-torch >&2
 build_dir=${BUILD_DIR:-build-release}
 if [ -z "${MODELGATE_BIN:-}" ]; then
-  # Only the two targets run here are built (without the backend), so the Release tree is
-  # configured here rather than by `scripts/build.sh --release`, which builds everything.
-  if [ ! -f "$build_dir/build.ninja" ]; then
-    scripts/setup.sh >&2
-    if [ "$build_dir" = build-release ]; then
-      cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMODELGATE_BUILD_BACKEND=OFF >&2
-    else BUILD_DIR=$build_dir scripts/build.sh --no-backend >&2; fi
-  fi
-  cmake --build "$build_dir" -j2 --target modelgate modelgate_routing_bench >&2
+  # Only the targets run here are built, so the Release tree is configured here rather than by
+  # `scripts/build.sh --release`, which builds everything (tests included).
+  if [ "$build_dir" = build-release ]; then
+    if ! grep -qs '^MODELGATE_BUILD_BACKEND:STRING=ON' "$build_dir/CMakeCache.txt"; then
+      cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMODELGATE_BUILD_BACKEND=ON >&2
+    fi
+  elif [ ! -f "$build_dir/build.ninja" ]; then BUILD_DIR=$build_dir scripts/build.sh >&2; fi
+  targets=(modelgate)
+  if want routing; then targets+=(modelgate_routing_bench); fi
+  if want backend; then targets+=(modelgate-backend); fi
+  if want micro; then targets+=(modelgate_micro_bench modelgate_quota_bench); fi
+  cmake --build "$build_dir" -j"${JOBS:-$(nproc)}" --target "${targets[@]}" >&2
   MODELGATE_BIN=$root/$build_dir/proxy/modelgate
 fi
+BACKEND_BIN=${BACKEND_BIN:-$(cd "$(dirname "$MODELGATE_BIN")/.." && pwd)/backend/modelgate-backend}
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$(dirname "$MODELGATE_BIN")/../CMakeCache.txt" 2>/dev/null || true)
 
 # wrk durations: quick mode only has to prove the harness works (whole run < 3 min).
-if [ "$quick" = 1 ]; then dur=3; warm=1; conns_list="50"; idle_n=1000
+if [ "$quick" = 1 ]; then dur=2; warm=1; conns_list="50"; idle_n=1000
 else dur=10; warm=2; conns_list="50 500"; idle_n=10000; fi
 # 10,000 idle client sockets plus the proxies' own need more than the default 1024 descriptors.
 # HAProxy sizes itself to 2 descriptors per connection, so a lower hard limit lowers N (and says so).
@@ -67,9 +76,12 @@ trap cleanup EXIT INT TERM
 free_port() {  # asks the kernel for a free port (bind to 0), so parallel runs do not collide
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-wait_port() {  # waits up to 5 s until something accepts on 127.0.0.1:$1
-  for _ in $(seq 50); do
+# Waits until something accepts on 127.0.0.1:$1: $2 tenths of a second at most (default 50),
+# giving up early when process $3 (optional) has exited.
+wait_port() {
+  for _ in $(seq "${2:-50}"); do
     (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+    if [ -n "${3:-}" ] && ! kill -0 "$3" 2>/dev/null; then break; fi
     sleep 0.1
   done
   echo "bench.sh: nothing listening on port $1; logs:" >&2
@@ -207,6 +219,12 @@ to_ms() {  # wrk prints 512.00us, 1.20ms, 2.01s
     else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
 }
 load_now() { cut -d' ' -f1-3 /proc/loadavg; }
+need_num() {  # need_num WHAT VALUE...: fails the run when a figure is missing or not a number
+  local what=$1; shift
+  for v in "$@"; do
+    [[ "$v" =~ ^-?[0-9]+([.][0-9]+)?$ ]] || { echo "bench.sh: $what: no figure ('$v')" >&2; return 1; }
+  done
+}
 
 # Starts system $1 (TLS when $2 = 1), warms up, runs wrk with $3 connections on PATH $4, stops
 # it. Sets rps, p50, p99 (ms), cpu (proxy CPU s per 100k requests, warm-up excluded), rss (peak).
@@ -226,6 +244,14 @@ measure() {
   p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
   if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
     echo "bench.sh: $sys: $(grep 'Non-2xx\|Socket errors' <<<"$out")" >&2
+  fi
+  need_num "$sys $path, $conns connections" "$rps" "$p50" "$p99"
+  # A few socket errors at 500 connections happen; answers that are mostly errors are no figure.
+  local total bad
+  total=$(awk '/requests in/ {print $1}' <<<"$out")
+  bad=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+  if [ -n "$bad" ] && [ $((bad * 100)) -gt "$total" ]; then
+    echo "bench.sh: $sys: $bad of $total answers were not 2xx" >&2; return 1
   fi
   cpu="—"; rss="—"
   if [ -n "$proxy_pid" ]; then
@@ -326,6 +352,7 @@ scenario_idle() {
     sleep 1   # let the proxy settle after the last answer
     after=$(rss_mib "$proxy_pid")
     per=$(awk -v a="$after" -v b="$before" -v n="$idle_n" 'BEGIN { printf "%.1f", (a - b) * 1024 / n }')
+    need_num "$sys idle" "$before" "$after" "$per"
     stop "$client"; stop "$proxy_pid"
     r_per[$sys]=$per; lines[$sys]="| $sys | $before | $after | $per"
   done
@@ -339,7 +366,7 @@ scenario_idle() {
 # sse_client.py runs S streams one after another and prints time to first event and inter-event
 # gaps. Python timing jitter is well under a millisecond, and "direct" carries the same jitter.
 scenario_streaming() {
-  local streams=20; [ "$quick" = 1 ] && streams=3
+  local streams=20; [ "$quick" = 1 ] && streams=2
   echo
   echo "### 2. Streaming (SSE: 100 events 10 ms apart, $streams streams in a row on one keep-alive connection, after one warm-up stream)"
   echo
@@ -359,6 +386,7 @@ scenario_streaming() {
     r=$($pin_client python3 "$root/scripts/bench/sse_client.py" "$port" "$streams")
     [ -n "$proxy_pid" ] && stop "$proxy_pid"
     read -r f g50m g50 g99 <<<"$r"
+    need_num "$sys streaming" "$f" "$g50m" "$g50" "$g99"
     [ "$sys" = direct ] && { f0=$f; g0=$g99; }
     echo "| $sys | $f | $g50m | $g50 | $g99 | $(awk -v a="$f" -v b="$f0" 'BEGIN{printf "%+.2f", a-b}') | $(awk -v a="$g99" -v b="$g0" 'BEGIN{printf "%+.2f", a-b}') |"
   done
@@ -382,10 +410,17 @@ echo "## modelgate benchmarks — $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), loopback."
 echo "modelgate: $MODELGATE_BIN (${build_type:-unknown build type}); $(haproxy -v | head -1 | cut -d' ' -f1-3); $(nginx -v 2>&1 | cut -d' ' -f3); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)."
+if want backend; then echo "modelgate-backend: $BACKEND_BIN."; fi
 echo "Mode: $([ "$quick" = 1 ] && echo quick || echo full)."
-want overhead && scenario_overhead
-want streaming && scenario_streaming
-want routing && scenario_routing
-want cache && scenario_cache
-want idle && scenario_idle
-true
+# Scenario 6 and the micro-benchmarks live in their own files (this one is long enough).
+source "$root/scripts/bench/backend.sh"
+source "$root/scripts/bench/micro.sh"
+# `if`, not `want X && scenario_X`: errexit is off inside a function called from an && list, so a
+# scenario that fails half way would go unnoticed.
+for scen in overhead streaming routing cache idle backend micro; do
+  if want "$scen"; then
+    started=$SECONDS
+    "scenario_$scen"
+    echo "bench.sh: $scen took $((SECONDS - started)) s" >&2
+  fi
+done

@@ -60,14 +60,14 @@ std::variant<infer_request, api_error> parse_infer(std::string_view body,
   }
   auto expected = [&] {
     std::string s = "[N";
-    for (std::size_t i = 1; i < input.shape.size(); ++i) s += "," + std::to_string(input.shape[i]);
+    for (std::size_t i = 1; i < input.shape.size(); ++i) s += fmt::format(",{}", input.shape[i]);
     return s + "]";
   };
   if (dims.size() != input.shape.size() || dims[0] < 1 ||
       !std::equal(dims.begin() + 1, dims.end(), input.shape.begin() + 1))
-    return bad("inputs[0].shape must be " + expected() + " with N >= 1");
+    return bad(fmt::format("inputs[0].shape must be {} with N >= 1", expected()));
   if (static_cast<std::size_t>(dims[0]) > max_request_rows)
-    return bad("at most " + std::to_string(max_request_rows) + " rows per request");
+    return bad(fmt::format("at most {} rows per request", max_request_rows));
   r.rows = static_cast<std::size_t>(dims[0]);
   const auto* data = t->if_contains("data");
   const std::size_t want = r.rows * static_cast<std::size_t>(input.row_size());

@@ -1,6 +1,7 @@
 #include "backend/api/openai.hpp"
 
 #include <boost/json.hpp>
+#include <fmt/format.h>
 
 namespace modelgate::backend::openai {
 namespace {
@@ -49,7 +50,7 @@ std::variant<completion_request, kserve::api_error> parse(std::string_view body,
     r.prompt += "assistant:";
   }
   if (r.prompt.size() > max_prompt_bytes)
-    return bad("the prompt is longer than " + std::to_string(max_prompt_bytes) + " bytes");
+    return bad(fmt::format("the prompt is longer than {} bytes", max_prompt_bytes));
   if (const auto* v = o->if_contains("max_tokens"); v && !v->is_null()) {
     if (!v->is_int64() || v->get_int64() < 1 ||
         static_cast<std::size_t>(v->get_int64()) > max_completion_tokens)

@@ -6,6 +6,7 @@
 
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <fmt/format.h>
 
 #include <memory>
 
@@ -120,8 +121,8 @@ asio::awaitable<outcome> handle_request(connection& c, const request& req, std::
     const std::string_view name = rest.substr(0, slash);
     const std::string_view verb = slash == rest.npos ? "" : rest.substr(slash);
     if (name != ctx.name) {
-      r = kserve_error(404, "unknown model '" + std::string(name) + "'; this backend serves '" +
-                                ctx.name + "'");
+      r = kserve_error(
+          404, fmt::format("unknown model '{}'; this backend serves '{}'", name, ctx.name));
     } else if (verb == "/infer" && post) {
       endpoint = "infer";
       co_return co_await handle_infer(c, req);
@@ -136,7 +137,7 @@ asio::awaitable<outcome> handle_request(connection& c, const request& req, std::
                                                   R"("inputs":[],"outputs":[]}})",
                                                   ctx.name));
     } else {
-      r = kserve_error(404, "no such endpoint: " + std::string(path));
+      r = kserve_error(404, fmt::format("no such endpoint: {}", path));
     }
   } else if (path == "/v1/models" && get) {
     endpoint = "models";
@@ -153,8 +154,8 @@ asio::awaitable<outcome> handle_request(connection& c, const request& req, std::
     }
   } else {
     endpoint = "other";
-    r = kserve_error(404, "no such endpoint: " + std::string(req.method_string()) + " " +
-                              std::string(path));
+    r = kserve_error(404, fmt::format("no such endpoint: {} {}",
+                                      std::string_view(req.method_string()), path));
   }
   co_await c.send(r, keep);
   co_return outcome{r.status, keep};

@@ -8,6 +8,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/read.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -101,7 +102,7 @@ listen_address parse_listen(const std::string& text) {
   const auto port = std::string_view(text).substr(colon + 1);
   auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), a.port);
   if (ec != std::errc{} || p != port.data() + port.size())
-    throw std::invalid_argument("--listen port must be 0-65535, not '" + std::string(port) + "'");
+    throw std::invalid_argument(fmt::format("--listen port must be 0-65535, not '{}'", port));
   return a;
 }
 

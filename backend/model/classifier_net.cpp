@@ -3,6 +3,7 @@
 #include "backend/model/procedural_images.hpp"
 #include "backend/model/torch_support.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <torch/optim/adam.h>
 
@@ -80,7 +81,7 @@ torch::jit::Module build(const weights& w, quantize_mode q) {
   std::string src = "def forward(self, x):\n";
   // A script dtype is its ScalarType number: `torch.bfloat16` does not resolve in C++ define().
   if (q == quantize_mode::bf16)
-    src += "    x = x.to(" + std::to_string(static_cast<int>(at::kBFloat16)) + ")\n";
+    src += fmt::format("    x = x.to({})\n", static_cast<int>(at::kBFloat16));
   src += features_src;
   if (int8) {
     src += head_int8;
