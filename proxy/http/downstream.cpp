@@ -41,6 +41,19 @@ asio::awaitable<bool> downstream::wait_for_data(std::chrono::milliseconds timeou
   // allocate one (4 KiB per connection otherwise; 10,000 idle clients would pin 40 MiB). Not
   // for TLS: Asio's TLS layer may already hold the request (read with the end of the handshake),
   // and the socket would then never become readable for it.
+  if (!stream.is_tls()) {
+    // Under load the next request is usually here already: take it without waiting (waiting
+    // would cost an epoll_ctl and an epoll_wait round before the read).
+    boost::system::error_code rec;
+    auto& socket = stream.socket();
+    if (!socket.non_blocking()) socket.non_blocking(true, rec);  // once: an ioctl
+    const auto got = rec ? 0 : socket.read_some(buffer.prepare(read_chunk), rec);
+    if (!rec) {
+      buffer.commit(got);
+      co_return true;
+    }
+    if (rec != asio::error::would_block) co_return false;
+  }
   buffer.shrink_to_fit();
   deadline.expires_after(timeout);
   if (!stream.is_tls()) {
