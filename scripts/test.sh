@@ -3,7 +3,7 @@
 #   scripts/test.sh               RelWithDebInfo build in ./build, unit + integration tests
 #   scripts/test.sh --sanitize    ASan+UBSan build in ./build-asan (proxy only)
 #   scripts/test.sh --tsan        ThreadSanitizer build in ./build-tsan: the multi-threaded tests
-#                                 only (see tsan_tests); reports land in build-tsan/tsan/
+#                                 (tsan_tests below); reports land in build-tsan/tsan/
 #   scripts/test.sh -L unit       extra arguments go to ctest
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,11 +13,12 @@ ctest_args=()
 build_dir=${BUILD_DIR:-build}
 tsan=0
 # What runs under TSan: the cache's single-flight and LRU shards and the quota tables under
-# threads, and the real proxy (2 workers) through reload, cache, balancing, quota and lifecycle.
+# threads, and every integration test of the real proxy (2 workers): reload, cache, balancing,
+# quota, lifecycle, streaming, limits (about a minute in all).
 tsan_targets=(modelgate modelgate_cache_tests modelgate_quota_tests modelgate_integration_tests
   modelgate_quota_e2e_tests)
-tsan_tests='^(CacheConcurrency|SingleFlight|LruStore|Concurrency|LocalStore|ReloadTest|CacheTest|BalancingTest|QuotaTest)\.'
-tsan_tests+='|^ProxyTest\.(CheckConfig|VersionAndHelp|MetricsCount|Sigterm|Sigint|IdleKeepAlive|DrainTimeout|KeepAliveReuses|UpstreamConnectionsOutlive|SlowlorisCrowd|ClientDisconnectMidStream)'
+tsan_tests='^(CacheConcurrency|SingleFlight|LruStore|Concurrency|LocalStore|ProxyTest|UpstreamTlsTest'
+tsan_tests+='|ReloadTest|CacheTest|CacheRedisTest|BalancingTest|QuotaTest|QuotaRedisTest)\.'
 for arg in "$@"; do
   case "$arg" in
     --sanitize) build_args+=(--sanitize --no-backend); build_dir=${BUILD_DIR:-build-asan} ;;
