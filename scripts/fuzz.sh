@@ -2,19 +2,20 @@
 # Builds the libFuzzer targets with clang (ASan+UBSan) and runs each for SECONDS (default 60)
 # from the seed corpora in tests/fuzz/corpus/. New inputs go to build-fuzz/corpus/, crashes to
 # build-fuzz/artifacts/; the script exits non-zero if any target found one.
-#   scripts/fuzz.sh [SECONDS] [TARGET...]
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     (JOBS bounds the parallel compiles; default all cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(config_fuzz load_report_fuzz canonical_json_fuzz token_usage_fuzz)
+[ ${#targets[@]} -gt 0 ] || targets=(config_fuzz load_report_fuzz canonical_json_fuzz token_usage_fuzz
+  request_path_fuzz kserve_fuzz)
 
 scripts/setup.sh --with-fuzz
 build=${BUILD_DIR:-build-fuzz}
 cmake -S . -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
   -DMODELGATE_FUZZ=ON >/dev/null
-cmake --build "$build" -j"$(nproc)"
+cmake --build "$build" -j"${JOBS:-$(nproc)}"
 
 mkdir -p "$build/artifacts"
 failed=()

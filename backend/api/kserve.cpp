@@ -3,6 +3,9 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <cmath>
+#include <limits>
+
 namespace modelgate::backend::kserve {
 namespace {
 
@@ -10,7 +13,8 @@ namespace json = boost::json;
 
 api_error bad(std::string message) { return api_error{400, std::move(message)}; }
 
-// Appends the numbers of a flat or nested array; false on a non-number.
+// Appends the numbers of a flat or nested array; false on a non-number or one beyond FP32 range
+// (which would reach the model as infinity; a JSON 1e999 parses as an infinite double).
 bool flatten(const json::value& v, std::vector<float>& out) {
   if (const auto* a = v.if_array()) {
     for (const auto& e : *a)
@@ -18,7 +22,9 @@ bool flatten(const json::value& v, std::vector<float>& out) {
     return true;
   }
   if (!v.is_number()) return false;
-  out.push_back(static_cast<float>(v.to_number<double>()));
+  const double x = v.to_number<double>();
+  if (!(std::fabs(x) <= std::numeric_limits<float>::max())) return false;
+  out.push_back(static_cast<float>(x));
   return true;
 }
 
@@ -53,16 +59,18 @@ std::variant<infer_request, api_error> parse_infer(std::string_view body,
     return bad("inputs[0].datatype must be FP32");
   const auto* shape = t->if_contains("shape");
   if (!shape || !shape->is_array()) return bad("inputs[0].shape must be an array");
-  std::vector<std::int64_t> dims;
-  for (const auto& d : shape->get_array()) {
-    if (!d.is_int64() && !d.is_uint64()) return bad("inputs[0].shape must hold integers");
-    dims.push_back(d.to_number<std::int64_t>());
-  }
   auto expected = [&] {
     std::string s = "[N";
     for (std::size_t i = 1; i < input.shape.size(); ++i) s += fmt::format(",{}", input.shape[i]);
     return s + "]";
   };
+  std::vector<std::int64_t> dims;
+  for (const auto& d : shape->get_array()) {
+    if (!d.is_int64() && !d.is_uint64()) return bad("inputs[0].shape must hold integers");
+    // Above INT64_MAX (parsed as uint64): no model has that dimension; to_number would throw.
+    if (!d.is_int64()) return bad("inputs[0].shape must be " + expected() + " with N >= 1");
+    dims.push_back(d.get_int64());
+  }
   if (dims.size() != input.shape.size() || dims[0] < 1 ||
       !std::equal(dims.begin() + 1, dims.end(), input.shape.begin() + 1))
     return bad(fmt::format("inputs[0].shape must be {} with N >= 1", expected()));
@@ -72,7 +80,8 @@ std::variant<infer_request, api_error> parse_infer(std::string_view body,
   const auto* data = t->if_contains("data");
   const std::size_t want = r.rows * static_cast<std::size_t>(input.row_size());
   r.data.reserve(want);
-  if (!data || !flatten(*data, r.data)) return bad("inputs[0].data must be an array of numbers");
+  if (!data || !flatten(*data, r.data))
+    return bad("inputs[0].data must be an array of numbers within FP32 range");
   if (r.data.size() != want)
     return bad(fmt::format("inputs[0].data has {} values; shape {} needs {}", r.data.size(),
                            json::serialize(shape->get_array()), want));

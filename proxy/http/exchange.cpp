@@ -78,9 +78,12 @@ class exchange_op {
     auto& req = parser_.get();
     if (auto id = req["x-request-id"]; acceptable_request_id(id)) request_id_ = id;
     else request_id_ = w_.next_request_id();
-    if (auto e = check_request_framing(req)) co_return co_await fail(*e, false);
+    if (auto e = check_request_header(req)) co_return co_await fail(*e, false);
     if (auto cl = parser_.content_length(); cl && *cl > lim.max_body_bytes)
       co_return co_await fail(proxy_errc::body_too_large, false);
+    // Only a chunked body can carry trailers, which the parser files among the header fields.
+    std::optional<http::fields> header_section;
+    if (req.chunked()) header_section.emplace(req);
 
     if (!parser_.is_done()) {
       if (boost::beast::iequals(req[http::field::expect], "100-continue")) {
@@ -99,6 +102,7 @@ class exchange_op {
       }
       d_.deadline.disarm();
     }
+    if (header_section) drop_trailer_fields(req, *header_section);
 
     lazy_json body(req.body());
     const request_view view{req.target(), req, d_.client_ip, body};

@@ -3,6 +3,7 @@
 #include <boost/beast/core/string.hpp>
 
 #include <array>
+#include <iterator>
 #include <vector>
 
 namespace modelgate::proxy {
@@ -66,6 +67,28 @@ std::optional<proxy_errc> check_request_framing(const http::fields& fields) {
   // Only a plain "chunked" is accepted: anything else is an unknown coding or an obfuscation.
   if (!boost::beast::iequals(te, "chunked")) return proxy_errc::unsupported_encoding;
   return std::nullopt;
+}
+
+std::optional<proxy_errc> check_request_header(const http::request_header<>& header) {
+  if (auto e = check_request_framing(header)) return e;
+  const bool coded = header.count(http::field::transfer_encoding) > 0;
+  if (coded && header.version() < 11) return proxy_errc::ambiguous_framing;
+  // Routing reads the first Host; an upstream may read another.
+  if (header.count(http::field::host) > 1) return proxy_errc::bad_request;
+  if (header.method() == http::verb::trace) {
+    auto length = trim(header[http::field::content_length]);
+    if (coded || length.find_first_not_of('0') != std::string_view::npos)
+      return proxy_errc::bad_request;
+  }
+  return std::nullopt;
+}
+
+void drop_trailer_fields(http::fields& fields, const http::fields& header_section) {
+  // Trailers only add fields, but Beast files a repeated name next to its namesakes rather than
+  // at the end: restore the copy instead of cutting a tail.
+  if (std::distance(fields.begin(), fields.end()) !=
+      std::distance(header_section.begin(), header_section.end()))
+    fields = header_section;
 }
 
 void prepare_upstream_request(http::fields& fields, const forward_context& ctx) {

@@ -5,6 +5,7 @@
 #include "proxy/http/proxy_error.hpp"
 
 #include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -29,6 +30,16 @@ void strip_hop_by_hop(http::fields& fields, bool keep_transfer_encoding);
 /// Rejects requests whose body length is ambiguous: Content-Length together with
 /// Transfer-Encoding, several differing Content-Length values, or a coding other than chunked.
 std::optional<proxy_errc> check_request_framing(const http::fields& fields);
+
+/// Everything in a request's header that makes it unsafe to forward, checked before its body is
+/// read: check_request_framing(), a Transfer-Encoding in HTTP/1.0 (RFC 9112 §6.1: faulty
+/// framing), more than one Host (RFC 9112 §3.2) and a TRACE announcing content (RFC 9110 §9.3.8).
+std::optional<proxy_errc> check_request_header(const http::request_header<>& header);
+
+/// Beast's parser adds chunked trailer fields to the header fields while it reads the body; the
+/// proxy forwards none of them (RFC 9110 §6.5.1 lets a recipient discard trailers). Gives
+/// `fields` back the header section it had before the body (`header_section`, a copy).
+void drop_trailer_fields(http::fields& fields, const http::fields& header_section);
 
 /// Rewrites a downstream request's headers for the upstream: hop-by-hop removed,
 /// X-Forwarded-For appended, X-Forwarded-Proto set, x-request-id set, Expect dropped

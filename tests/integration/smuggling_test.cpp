@@ -46,6 +46,11 @@ std::vector<hostile_case> hostile_requests() {
       {"no colon", post("X-Note\r\nContent-Length: 5\r\n", "hello")},
       {"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"},
       {"bad version", "GET /v1/x HTTP/1.7\r\nHost: a\r\n\r\n"},
+      // Found by request_path_fuzz (tests/fuzz/corpus/request_path/regression-*).
+      {"two Host", post("Host: internal\r\nContent-Length: 5\r\n", "hello")},
+      {"HTTP/1.0 chunked", "POST /v1/smuggle HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n"
+                           "Transfer-Encoding: chunked\r\n\r\n" + chunked_hello},
+      {"TRACE with body", "TRACE /v1/smuggle HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"},
   };
 }
 
@@ -87,4 +92,20 @@ TEST_F(ProxyTest, ObsFoldIsUnfoldedBeforeForwarding) {
   EXPECT_EQ(c.read_response().result_int(), 200);
   ASSERT_EQ(upstream.requests(), 1u);
   EXPECT_EQ(upstream.last_request().value("x-note"), "a b");
+}
+
+// Beast's parser files chunked trailer fields among the header fields: none may reach the
+// upstream, where a second Host or a late API key would mean something (request_path_fuzz).
+TEST_F(ProxyTest, TrailerFieldsAreNotForwarded) {
+  start();
+  auto c = client();
+  c.write_raw(post("Transfer-Encoding: chunked\r\nX-Tag: 1\r\n",
+                   "5\r\nhello\r\n0\r\nHost: internal\r\nX-Tag: 2\r\nX-Api-Key: k\r\n\r\n"));
+  EXPECT_EQ(c.read_response().result_int(), 200);
+  ASSERT_EQ(upstream.requests(), 1u);
+  auto r = upstream.last_request();
+  EXPECT_EQ(r.values("host"), std::vector<std::string>{"a"});
+  EXPECT_EQ(r.values("x-tag"), std::vector<std::string>{"1"});
+  EXPECT_FALSE(r.has("x-api-key"));
+  EXPECT_EQ(r.body, "hello");
 }

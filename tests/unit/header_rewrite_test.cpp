@@ -1,6 +1,12 @@
 #include "proxy/http/header_rewrite.hpp"
 
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <gtest/gtest.h>
+
+#include <optional>
+#include <string_view>
 
 using namespace modelgate::proxy;
 namespace http = boost::beast::http;
@@ -66,6 +72,68 @@ TEST(HeaderRewrite, FramingChecks) {
             proxy_errc::ambiguous_framing);
   EXPECT_EQ(check({{"Transfer-Encoding", "gzip, chunked"}}), proxy_errc::unsupported_encoding);
   EXPECT_EQ(check({{"Transfer-Encoding", "xchunked"}}), proxy_errc::unsupported_encoding);
+}
+
+// request_path_fuzz findings: each of these reached the upstream before (corpus seeds
+// tests/fuzz/corpus/request_path/regression-*).
+TEST(HeaderRewrite, RequestHeaderChecks) {
+  auto check = [](http::verb method, unsigned version,
+                  std::initializer_list<std::pair<const char*, const char*>> headers) {
+    http::request_header<> h;
+    h.method(method);
+    h.version(version);
+    for (auto [k, v] : headers) h.insert(k, v);
+    return check_request_header(h);
+  };
+  using http::verb;
+  EXPECT_EQ(check(verb::post, 11, {{"Host", "a"}, {"Content-Length", "5"}}), std::nullopt);
+  EXPECT_EQ(check(verb::post, 10, {{"Content-Length", "5"}}), std::nullopt);
+  EXPECT_EQ(check(verb::post, 11, {{"Content-Length", "5"}, {"Content-Length", "6"}}),
+            proxy_errc::ambiguous_framing);
+  // Routing read the first Host, an upstream may read the last.
+  EXPECT_EQ(check(verb::get, 11, {{"Host", "a"}, {"Host", "internal"}}), proxy_errc::bad_request);
+  EXPECT_EQ(check(verb::get, 11, {{"Host", "a"}, {"Host", "a"}}), proxy_errc::bad_request);
+  // RFC 9112 §6.1: a transfer coding in HTTP/1.0 is faulty framing.
+  EXPECT_EQ(check(verb::post, 10, {{"Transfer-Encoding", "chunked"}}), proxy_errc::ambiguous_framing);
+  // A TRACE with content made prepare_payload() throw inside the exchange.
+  EXPECT_EQ(check(verb::trace, 11, {{"Content-Length", "5"}}), proxy_errc::bad_request);
+  EXPECT_EQ(check(verb::trace, 11, {{"Transfer-Encoding", "chunked"}}), proxy_errc::bad_request);
+  EXPECT_EQ(check(verb::trace, 11, {{"Content-Length", "0"}}), std::nullopt);
+  EXPECT_EQ(check(verb::trace, 11, {}), std::nullopt);
+}
+
+// Beast's parser files chunked trailer fields among the header fields; none may be forwarded.
+TEST(HeaderRewrite, TrailerFieldsAreDropped) {
+  constexpr std::string_view wire =
+      "POST /v1/x HTTP/1.1\r\nHost: a\r\nX-Tag: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n0\r\nHost: internal\r\nX-Tag: 2\r\nX-Api-Key: k\r\n\r\n";
+  http::request_parser<http::string_body> p;
+  boost::system::error_code ec;
+  std::string_view rest = wire;
+  rest.remove_prefix(p.put(boost::asio::buffer(rest.data(), rest.size()), ec));
+  ASSERT_FALSE(ec);
+  ASSERT_TRUE(p.is_header_done());
+  std::optional<http::fields> header_section;
+  header_section.emplace(p.get());
+  while (!p.is_done() && !ec) rest.remove_prefix(p.put(boost::asio::buffer(rest.data(), rest.size()), ec));
+  ASSERT_FALSE(ec) << ec.message();
+  auto& req = p.get();
+  ASSERT_EQ(req.count(http::field::host), 2u) << "the parser merged the trailer";
+  drop_trailer_fields(req, *header_section);
+  EXPECT_EQ(req.count(http::field::host), 1u);
+  EXPECT_EQ(req[http::field::host], "a");
+  EXPECT_EQ(req.count("x-tag"), 1u);
+  EXPECT_EQ(req["x-tag"], "1");
+  EXPECT_EQ(req.count("x-api-key"), 0u);
+  EXPECT_EQ(req.body(), "hello");
+  EXPECT_EQ(req.target(), "/v1/x");
+  EXPECT_EQ(req.method(), http::verb::post);
+
+  // Without trailers nothing changes.
+  http::fields same;
+  same.insert("Host", "a");
+  drop_trailer_fields(same, same);
+  EXPECT_EQ(same["host"], "a");
 }
 
 TEST(HeaderRewrite, RequestIds) {
