@@ -60,7 +60,14 @@ TEST_F(ProxyTest, StalledStreamReaderStallsTheUpstreamNotTheProxyMemory) {
   const std::size_t rss_later = proxy->rss_bytes();
   EXPECT_EQ(upstream.sse_bytes_written(), *blocked_at);
   const auto growth = static_cast<double>(std::max(rss_blocked, rss_later)) - rss_before;
-  EXPECT_LT(growth, 16 * mib) << "proxy RSS grew while the client was stalled";
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // Sanitizer allocators keep freed memory in quarantine (ASan: up to 256 MiB), so RSS says
+  // nothing here; the upstream being held back (above) is the evidence in those builds.
+  constexpr double rss_bound = 1024 * mib;
+#else
+  constexpr double rss_bound = 16 * mib;
+#endif
+  EXPECT_LT(growth, rss_bound) << "proxy RSS grew while the client was stalled";
 
   // Reading again: the whole stream arrives, intact and in order.
   while (c.read_piece(s)) {
