@@ -48,7 +48,6 @@ class pool_supervisor {
   /// A child process exited (reaped by the server). True when it was one of this pool's.
   bool on_exit(pid_t pid, int wait_status);
 
-  const pool_live& live() const noexcept { return *live_; }
   const std::shared_ptr<pool_live>& live_ptr() const noexcept { return live_; }
   unsigned ready_count() const noexcept;
 
