@@ -4,7 +4,7 @@
 #include "proxy/health/dns_discovery.hpp"
 #include "proxy/health/prober.hpp"
 #include "proxy/http/worker.hpp"
-#include "proxy/manage/supervisor.hpp"
+#include "proxy/manage/managed_pools.hpp"
 #include "proxy/observe/log_escaped.hpp"
 
 #include "config/loader.hpp"
@@ -73,13 +73,6 @@ void log_listeners(const std::vector<config::listener>& listeners,
   }
 }
 
-// Stops a supervisor whose pool a reload removed or changed, then lets it go.
-asio::awaitable<void> retire(std::shared_ptr<pool_supervisor> sup,
-                             std::vector<std::shared_ptr<pool_supervisor>>& retiring) {
-  co_await sup->stop();
-  std::erase(retiring, sup);
-}
-
 }  // namespace
 
 struct server::impl {
@@ -95,7 +88,7 @@ struct server::impl {
     log_listeners(first->cfg.listeners, ports, 0);
     services = make_services(first);
     services.discovery->resolve_now();
-    reconcile_managed(*first);
+    managed.adopt(*first, managed.plan_for(*first));
     if (first->cfg.admin_listener) {
       admin_hooks hooks{[this] { return current.load(); }, [this] { return reload(); },
                         main_io.get_executor()};
@@ -112,41 +105,25 @@ struct server::impl {
             std::make_unique<prober>(workers.front()->io(), st)};
   }
 
-  reload_outcome reload();
+  asio::awaitable<reload_outcome> reload();
   void drain_and_stop();
 
-  // Keeps the supervisor of every managed pool `st` shares with the running generation, starts
-  // one for each new or changed managed pool, and retires the rest (they drain and stop).
-  void reconcile_managed(const runtime_state& st) {
-    std::vector<std::shared_ptr<pool_supervisor>> next;
-    for (std::size_t i = 0; i < st.pools.size(); ++i) {
-      if (!st.cfg.pools[i].managed) continue;
-      auto same = std::find_if(supervisors.begin(), supervisors.end(),
-                               [&](const auto& s) { return s->live_ptr() == st.pools[i]; });
-      if (same != supervisors.end()) {
-        (*same)->update(*st.cfg.pools[i].managed);
-        next.push_back(*same);
-        continue;
-      }
-      next.push_back(std::make_shared<pool_supervisor>(main_io, st.pools[i], *process.registry));
-      if (started) next.back()->start();
-    }
-    for (auto& s : supervisors) {
-      if (std::find(next.begin(), next.end(), s) != next.end()) continue;
-      retiring.push_back(s);
-      asio::co_spawn(main_io, retire(s, retiring), log_escaped("retiring a managed pool"));
-    }
-    supervisors = std::move(next);
-  }
+  // A validated configuration whose listeners are bound, not yet serving.
+  struct prepared_reload {
+    std::shared_ptr<runtime_state> next;
+    std::vector<config::listener> added;
+    std::vector<std::vector<worker_acceptor>> acceptors;  // per worker
+    std::vector<std::uint16_t> ports;
+    std::vector<std::string> warnings;
+  };
+  prepared_reload prepare_reload(const runtime_state& old);  // throws when the file is rejected
+  void commit_reload(prepared_reload p, managed_pools::plan plan, reload_outcome& out);
 
   // Reaps every exited child and tells its supervisor.
   void reap_children() {
     int status = 0;
     for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
-      bool claimed = false;
-      for (auto* list : {&supervisors, &retiring})
-        for (auto& s : *list) claimed = claimed || s->on_exit(pid, status);
-      if (!claimed) spdlog::debug("reaped an unknown child {}", pid);
+      if (!managed.on_exit(pid, status)) spdlog::debug("reaped an unknown child {}", pid);
     }
   }
 
@@ -158,9 +135,8 @@ struct server::impl {
   generation_services services;
   std::unique_ptr<admin_server> admin;
   asio::io_context main_io{1};
-  std::vector<std::shared_ptr<pool_supervisor>> supervisors;  // managed pools of the generation
-  std::vector<std::shared_ptr<pool_supervisor>> retiring;     // stopping after a reload
-  bool started = false;  // run() began: new supervisors start at once
+  managed_pools managed{main_io, *process.registry};
+  bool reloading = false;  // a reload waits for new managed replicas
 };
 
 server::server(config::proxy_config cfg) {
@@ -177,68 +153,103 @@ server::server(config::proxy_config cfg) {
 server::~server() = default;
 
 // On the main thread. Everything that can fail (reading and validating the file, TLS files,
-// binding new listeners) happens before the swap, so a rejected file changes nothing.
-reload_outcome server::impl::reload() {
+// binding new listeners, starting new managed replicas) happens before the swap, so a rejected
+// file changes nothing.
+server::impl::prepared_reload server::impl::prepare_reload(const runtime_state& old) {
+  prepared_reload p;
+  auto cfg = config::load_config(old.cfg.source);
+  // Fixed for the life of the process: kept, with a warning.
+  if (cfg.workers != old.cfg.workers) {
+    p.warnings.push_back("workers changes need a restart (keeping " + std::to_string(old.cfg.workers) + ")");
+    cfg.workers = old.cfg.workers;
+  }
+  if (cfg.admin_listener != old.cfg.admin_listener) {
+    p.warnings.push_back("admin listener changes need a restart (keeping the running one)");
+    cfg.admin_listener = old.cfg.admin_listener;
+  }
+  if (!(cfg.log == old.cfg.log)) {
+    p.warnings.push_back("access_log changes need a restart (keeping the running one)");
+    cfg.log = old.cfg.log;
+  }
+  p.next = std::make_shared<runtime_state>(std::move(cfg), process, &old);
+  for (const auto& l : p.next->cfg.listeners)
+    if (!old.listener_index(listener_key(l))) p.added.push_back(l);
+  for (auto& w : workers) p.acceptors.push_back(w->open_acceptors(p.added, p.ports));
+  return p;
+}
+
+asio::awaitable<reload_outcome> server::impl::reload() {
   auto old = current.load();
   reload_outcome out;
   out.generation = old->generation;
-  try {
-    auto cfg = config::load_config(old->cfg.source);
-    // Fixed for the life of the process: kept, with a warning.
-    if (cfg.workers != old->cfg.workers) {
-      out.warnings.push_back("workers changes need a restart (keeping " + std::to_string(old->cfg.workers) + ")");
-      cfg.workers = old->cfg.workers;
-    }
-    if (cfg.admin_listener != old->cfg.admin_listener) {
-      out.warnings.push_back("admin listener changes need a restart (keeping the running one)");
-      cfg.admin_listener = old->cfg.admin_listener;
-    }
-    if (!(cfg.log == old->cfg.log)) {
-      out.warnings.push_back("access_log changes need a restart (keeping the running one)");
-      cfg.log = old->cfg.log;
-    }
-    auto next = std::make_shared<runtime_state>(std::move(cfg), process, old.get());
-    std::vector<config::listener> added;
-    for (const auto& l : next->cfg.listeners)
-      if (!old->listener_index(listener_key(l))) added.push_back(l);
-    std::vector<std::vector<worker_acceptor>> acceptors;
-    std::vector<std::uint16_t> ports;
-    for (auto& w : workers) acceptors.push_back(w->open_acceptors(added, ports));
-
-    current.store(next);
-    for (std::size_t i = 0; i < workers.size(); ++i)
-      asio::post(workers[i]->io(), [w = workers[i].get(), next, acc = std::move(acceptors[i])]() mutable {
-        w->adopt(next, std::move(acc));
-      });
-    auto replaced = std::make_shared<generation_services>(std::move(services));
-    asio::post(workers.front()->io(), [replaced] {
-      replaced->discovery->stop();
-      replaced->probes->stop();
-    });
-    services = make_services(next);
-    services.discovery->resolve_now();
-    services.discovery->start();
-    services.probes->start();
-    reconcile_managed(*next);
-    for (std::size_t i = 0; i < added.size(); ++i)
-      log_listeners({added[i]}, {ports[i]}, *next->listener_index(listener_key(added[i])));
-    for (const auto& l : old->cfg.listeners)
-      if (!next->listener_index(listener_key(l))) spdlog::info("listener {} closed", l.address.str());
-    for (const auto& w : out.warnings) spdlog::warn("reload: {}", w);
-    reloads.success->Increment();
-    reloads.loaded(next->generation);
-    out.ok = true;
-    out.generation = next->generation;
-    spdlog::info("config reloaded from {}: generation {} ({} listeners, {} pools, {} routes)",
-                 next->cfg.source.string(), next->generation, next->cfg.listeners.size(),
-                 next->cfg.pools.size(), next->cfg.routes.size());
-  } catch (const std::exception& e) {
-    reloads.failure->Increment();
-    out.ok = false;
-    out.error = e.what();
-    spdlog::error("config reload rejected, still serving generation {}: {}", old->generation, e.what());
+  if (reloading) {
+    out.busy = true;
+    out.error = "a reload is already waiting for new managed replicas to become ready";
+    spdlog::warn("config reload refused: {}", out.error);
+    co_return out;
   }
-  return out;
+  prepared_reload p;
+  try {
+    p = prepare_reload(*old);
+  } catch (const std::exception& e) {
+    out.error = e.what();
+  }
+  std::optional<managed_pools::plan> plan;
+  if (out.error.empty()) {
+    // New and changed managed pools start now; the running generation serves until they are ready.
+    plan = managed.plan_for(*p.next);
+    if (!plan->fresh.empty()) {
+      spdlog::info("reload: waiting for {} new managed pool(s) to become ready", plan->fresh.size());
+      reloading = true;
+      auto problem = co_await managed.await_ready(*plan, p.warnings, process.draining);
+      reloading = false;
+      if (problem) out.error = *problem;
+    }
+  }
+  if (!out.error.empty()) {
+    if (plan) managed.abandon(std::move(*plan));
+    // Unstarted acceptors close on their own worker's thread.
+    for (std::size_t i = 0; i < p.acceptors.size(); ++i)
+      asio::post(workers[i]->io(), [acc = std::move(p.acceptors[i])] {});
+    reloads.failure->Increment();
+    spdlog::error("config reload rejected, still serving generation {}: {}", old->generation, out.error);
+    co_return out;
+  }
+  commit_reload(std::move(p), std::move(*plan), out);
+  co_return out;
+}
+
+void server::impl::commit_reload(prepared_reload p, managed_pools::plan plan, reload_outcome& out) {
+  auto old = current.load();
+  auto next = p.next;
+  current.store(next);
+  for (std::size_t i = 0; i < workers.size(); ++i)
+    asio::post(workers[i]->io(), [w = workers[i].get(), next, acc = std::move(p.acceptors[i])]() mutable {
+      w->adopt(next, std::move(acc));
+    });
+  auto replaced = std::make_shared<generation_services>(std::move(services));
+  asio::post(workers.front()->io(), [replaced] {
+    replaced->discovery->stop();
+    replaced->probes->stop();
+  });
+  services = make_services(next);
+  services.discovery->resolve_now();
+  services.discovery->start();
+  services.probes->start();
+  managed.adopt(*next, std::move(plan));
+  for (std::size_t i = 0; i < p.added.size(); ++i)
+    log_listeners({p.added[i]}, {p.ports[i]}, *next->listener_index(listener_key(p.added[i])));
+  for (const auto& l : old->cfg.listeners)
+    if (!next->listener_index(listener_key(l))) spdlog::info("listener {} closed", l.address.str());
+  for (const auto& w : p.warnings) spdlog::warn("reload: {}", w);
+  reloads.success->Increment();
+  reloads.loaded(next->generation);
+  out.ok = true;
+  out.generation = next->generation;
+  out.warnings = std::move(p.warnings);
+  spdlog::info("config reloaded from {}: generation {} ({} listeners, {} pools, {} routes)",
+               next->cfg.source.string(), next->generation, next->cfg.listeners.size(),
+               next->cfg.pools.size(), next->cfg.routes.size());
 }
 
 int server::run() {
@@ -259,8 +270,7 @@ int server::run() {
         children.async_wait(on_child);
       };
   children.async_wait(on_child);
-  s.started = true;
-  for (auto& sup : s.supervisors) sup->start();
+  s.managed.start();
   s.services.discovery->start();
   s.services.probes->start();
   if (s.admin) s.admin->start();
@@ -288,7 +298,9 @@ int server::run() {
       [&](const boost::system::error_code& ec, int) {
         if (ec || s.process.draining.load()) return;
         spdlog::info("SIGHUP: reloading {}", s.current.load()->cfg.source.string());
-        s.reload();
+        asio::co_spawn(s.main_io, s.reload(), [](std::exception_ptr e, const reload_outcome&) {
+          if (e) log_escaped("reload")(e);
+        });
         hangup.async_wait(on_hangup);
       };
   hangup.async_wait(on_hangup);
@@ -320,10 +332,7 @@ void server::impl::drain_and_stop() {
         if (auto open = process.connections.load())
           spdlog::warn("drain timeout: closing {} connections", open);
         // Then the managed replicas: nothing is routed to them any more.
-        for (auto* list : {&supervisors, &retiring}) {
-          auto copy = *list;
-          for (auto& sup : copy) co_await sup->stop();
-        }
+        co_await managed.stop_all();
         main_io.stop();
       },
       [this](std::exception_ptr e) {

@@ -22,7 +22,8 @@ namespace {
 constexpr auto tok = asio::as_tuple(asio::use_awaitable);
 constexpr std::string_view reload_path = "/admin/reload";
 
-// 200 {"status":"ok","generation":N,"warnings":[...]} or 400 {"status":"error","error":"..."}.
+// 200 {"status":"ok","generation":N,"warnings":[...]}, or {"status":"error","error":"..."} with
+// 400 (the file was rejected) or 409 (an earlier reload still waits for managed replicas).
 void write_reload_outcome(const reload_outcome& o, http::response<http::string_body>& res) {
   boost::json::object body;
   body["status"] = o.ok ? "ok" : "error";
@@ -31,7 +32,7 @@ void write_reload_outcome(const reload_outcome& o, http::response<http::string_b
   boost::json::array warnings;
   for (const auto& w : o.warnings) warnings.emplace_back(w);
   body["warnings"] = std::move(warnings);
-  res.result(o.ok ? http::status::ok : http::status::bad_request);
+  res.result(o.ok ? http::status::ok : o.busy ? http::status::conflict : http::status::bad_request);
   res.set(http::field::content_type, "application/json");
   res.body() = boost::json::serialize(body) + "\n";
 }
@@ -90,9 +91,7 @@ asio::awaitable<void> admin_server::serve(tcp::socket socket) {
         res.body() = "use POST\n";
       } else {
         // The reload runs where signals run it (the control thread), one at a time.
-        auto op = asio::co_spawn(
-            hooks_.control, [this]() -> asio::awaitable<reload_outcome> { co_return hooks_.reload(); },
-            asio::use_awaitable);
+        auto op = asio::co_spawn(hooks_.control, hooks_.reload(), asio::use_awaitable);
         auto outcome = co_await std::move(op);
         write_reload_outcome(outcome, res);
       }

@@ -19,6 +19,7 @@ namespace modelgate::proxy {
 struct reload_outcome {
   bool ok = false;
   std::uint64_t generation = 0;  // the generation serving afterwards
+  bool busy = false;             // refused: an earlier reload still waits for managed replicas
   std::string error;             // why the file was rejected (file:line:col: key ...)
   std::vector<std::string> warnings;  // settings that need a restart and were kept
 };
@@ -26,7 +27,7 @@ struct reload_outcome {
 /// What the admin listener asks of the server.
 struct admin_hooks {
   std::function<std::shared_ptr<runtime_state>()> current;  // any thread
-  std::function<reload_outcome()> reload;                  // runs on `control`
+  std::function<boost::asio::awaitable<reload_outcome>()> reload;  // runs on `control`
   boost::asio::any_io_executor control;
 };
 

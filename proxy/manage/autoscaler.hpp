@@ -21,6 +21,7 @@
 
 #include "config/config.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 
@@ -43,6 +44,9 @@ class autoscaler {
   /// New min/max/target/cooldowns/window; keeps the samples and clamps desired() to [min, max].
   /// A clamp does not count as a change for cooldowns.
   void reconfigure(const config::managed_pool& cfg);
+  /// Takes over the count of the pool this one replaces (a reload that restarts a pool keeps
+  /// its size): desired() = n clamped to [min, max]. Not a change for cooldowns.
+  void resume_at(unsigned n) { desired_ = std::clamp(n, min_, max_); }
   /// When desired() last changed by evaluate() (construction counts).
   clock::time_point last_change() const noexcept { return last_change_; }
 

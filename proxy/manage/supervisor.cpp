@@ -83,7 +83,8 @@ void pool_supervisor::update(const config::managed_pool& next) {
   update_gauges();
 }
 
-void pool_supervisor::start() {
+void pool_supervisor::start(unsigned initial) {
+  if (initial > 0) scaler_.resume_at(initial);
   update_gauges();
   asio::co_spawn(io_, control_loop(), log_escaped("managed pool control loop"));
 }
@@ -292,8 +293,14 @@ asio::awaitable<void> pool_supervisor::stop() {
   }
 }
 
+void pool_supervisor::set_reporting(bool on) {
+  reporting_ = on;
+  update_gauges();
+}
+
 void pool_supervisor::update_gauges() {
-  desired_gauge_->Set(stopping_ ? 0 : scaler_.desired());
+  if (!reporting_) return;
+  desired_gauge_->Set(desired());
   ready_gauge_->Set(ready_count());
 }
 

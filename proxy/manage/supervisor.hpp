@@ -36,8 +36,9 @@ class pool_supervisor {
   pool_supervisor(const pool_supervisor&) = delete;
   pool_supervisor& operator=(const pool_supervisor&) = delete;
 
-  /// Spawns the control loop (min_replicas start at once). Call on the control thread.
-  void start();
+  /// Spawns the control loop: `initial` replicas (clamped to min..max; min_replicas when 0)
+  /// start at once. Call on the control thread.
+  void start(unsigned initial = 0);
   /// Drains and stops every replica; completes when all have exited (or were killed).
   boost::asio::awaitable<void> stop();
 
@@ -48,8 +49,15 @@ class pool_supervisor {
   /// A child process exited (reaped by the server). True when it was one of this pool's.
   bool on_exit(pid_t pid, int wait_status);
 
+  /// Whether this supervisor writes the pool's desired/ready gauges. Two supervisors of one pool
+  /// name live side by side while a reload replaces a pool; only the serving one reports.
+  void set_reporting(bool on);
+
   const std::shared_ptr<pool_live>& live_ptr() const noexcept { return live_; }
+  const std::string& name() const noexcept { return cfg_.name; }
+  const config::managed_pool& managed() const noexcept { return managed_; }
   unsigned ready_count() const noexcept;
+  unsigned desired() const noexcept { return stopping_ ? 0 : scaler_.desired(); }
 
  private:
   enum class phase { starting, ready, draining, stopping };
@@ -81,6 +89,7 @@ class pool_supervisor {
   autoscaler scaler_;
   std::vector<replica> replicas_;
   bool stopping_ = false;
+  bool reporting_ = true;
   unsigned crash_streak_ = 0;      // consecutive replicas that died before becoming ready
   clock::time_point next_spawn_{};  // restart backoff
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

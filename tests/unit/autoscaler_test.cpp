@@ -136,6 +136,20 @@ TEST(Autoscaler, ClampsToMinAndMax) {
   EXPECT_EQ(drive(a, 100, 1000, constant(0)), (changes{{111, 2}})) << "never below min";
 }
 
+// A pool replaced by a reload resumes at its predecessor's size, within its own limits; the
+// resumed count is not a change, so the cooldown from construction still holds.
+TEST(Autoscaler, ResumesAtAPredecessorsCountWithinItsLimits) {
+  autoscaler a(cfg(1, 4), t0);
+  a.resume_at(3);
+  EXPECT_EQ(a.desired(), 3u);
+  a.resume_at(9);
+  EXPECT_EQ(a.desired(), 4u);
+  a.resume_at(0);
+  EXPECT_EQ(a.desired(), 1u);
+  a.resume_at(3);
+  EXPECT_EQ(drive(a, 0, 200, constant(0)), (changes{{60, 2}, {120, 1}}));
+}
+
 TEST(Autoscaler, FromZeroAnyLoadStartsReplicasAtOnce) {
   autoscaler a(cfg(0, 4), t0);
   EXPECT_EQ(drive(a, 0, 100, constant(0)), changes{});
