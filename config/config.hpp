@@ -228,6 +228,10 @@ struct route {
   std::optional<std::size_t> fallback_index;  // pool used when `pool` cannot serve
   std::string fallback;
   bool is_public = false;  // `public: true`: no API key needed
+  // A client that closes its sending side (FIN) while the upstream has not answered: true
+  // cancels the upstream request (`on_client_close: abort`), false sends the answer (`finish`).
+  // A reset always cancels.
+  bool half_close_aborts = true;
   route_cache cache;
 
   bool operator==(const route&) const = default;

@@ -267,8 +267,12 @@ pool read_pool(const reader& r, const YAML::Node& n, const std::string& where) {
 route read_route(const reader& r, const YAML::Node& n, const std::string& where,
                  const std::vector<pool>& pools) {
   r.expect_map(n, where, {"name", "path_prefix", "path", "host", "header", "model", "pool", "fallback",
-                         "public", "cache"});  // cache: read by cache_loader.cpp
+                         "public", "on_client_close", "cache"});  // cache: read by cache_loader.cpp
   route rt;
+  const auto on_close = r.string(n, "on_client_close", where, "abort");
+  if (on_close != "abort" && on_close != "finish")
+    r.fail(n["on_client_close"], where + ".on_client_close", "expected abort or finish, got '" + on_close + "'");
+  rt.half_close_aborts = on_close == "abort";
   rt.path_prefix = r.string(n, "path_prefix", where, "");
   rt.is_public = r.boolean(n, "public", where, false);
   if (!rt.path_prefix.empty() && rt.path_prefix.front() != '/')

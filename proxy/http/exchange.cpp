@@ -122,7 +122,7 @@ class exchange_op {
   // What one pool made of the request: a relayed response, an error to send, or a reason to try
   // the route's fallback pool (no healthy backend, or 429/5xx before any byte reached the client).
   struct pool_outcome {
-    enum class kind { relayed, failed, fallback } what;
+    enum class kind { relayed, failed, fallback, client_gone } what;
     bool keep = false;
     proxy_errc error = proxy_errc::upstream_connect_failed;
   };
@@ -157,6 +157,7 @@ class exchange_op {
     if (out.what == pool_outcome::kind::fallback)
       out = co_await try_pool(*route.fallback_index, view, false, client_keep_alive, client_version);
     if (out.what == pool_outcome::kind::relayed) co_return out.keep;
+    if (out.what == pool_outcome::kind::client_gone) co_return false;
     co_return co_await fail(out.error, client_keep_alive);
   }
 
@@ -168,6 +169,7 @@ class exchange_op {
     auto& req = parser_.get();
     auto& pool = *view_->pools[pi];
     const auto& pcfg = pool.settings();
+    const auto& route_cfg = st_.cfg.routes[*route_];
     const auto& policy = pcfg.retries;
     auto& live = st_.pool(pi);
     const auto& pm = st_.metrics.pool(pi);
@@ -233,6 +235,12 @@ class exchange_op {
       }
       upstream_ = pcfg.backends[b].label();
       auto& up = *lease;
+      // Until the answer's header: a client that leaves cancels the upstream request, whose
+      // connection then closes with the lease (the backend stops working for nobody).
+      auto watch = w_.watchlist().watch(d_.stream.socket().native_handle(), route_cfg.half_close_aborts, [&up] {
+        boost::system::error_code ignored;
+        up.stream.socket().cancel(ignored);
+      });
       const auto sent_at = clock::now();
       up.deadline.expires_at(std::min(deadline, sent_at + pcfg.response_timeout));
       auto [wec, wn] = co_await http::async_write(up.stream, req, tok);
@@ -248,6 +256,12 @@ class exchange_op {
       }
       const bool timed_out = up.deadline.expired();
       up.deadline.disarm();
+      if (watch.gone()) {
+        client_aborted();
+        status_ = 499;  // nginx's "client closed request", in the access log and metrics
+        co_return pool_outcome{kind::client_gone};
+      }
+      watch.reset();
       if (rec) {
         if (timed_out) {
           failed_on(b);

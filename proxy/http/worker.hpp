@@ -3,6 +3,7 @@
 // balancer state, and the sessions it runs. Nothing here is shared with other workers, so the
 // request path takes no locks.
 
+#include "proxy/http/client_watch.hpp"
 #include "proxy/http/upstream_pool.hpp"
 #include "proxy/routing/balancer.hpp"
 #include "proxy/runtime_state.hpp"
@@ -79,6 +80,9 @@ class worker {
   /// On the worker's thread: stop accepting and close idle connections.
   void drain();
 
+  /// Clients whose requests wait for an upstream answer (on the worker's thread).
+  client_watchlist& watchlist() noexcept { return watchlist_; }
+
   void add_session(session_base* s) { sessions_.insert(s); }
   void remove_session(session_base* s) { sessions_.erase(s); }
 
@@ -89,6 +93,7 @@ class worker {
   process_state& process_;
   unsigned index_;
   asio::io_context io_{1};
+  client_watchlist watchlist_{io_.get_executor()};
   std::shared_ptr<worker_view> view_;
   std::vector<std::unique_ptr<worker_acceptor>> acceptors_;
   std::unordered_set<session_base*> sessions_;

@@ -17,12 +17,13 @@ ts::request post_with_length(std::string_view target, std::size_t length) {
 
 }  // namespace
 
-// RFC 9112 §9.6 only says how a side closes; a client's half-close after a complete request does
-// not withdraw it, so the response is sent (HAProxy's default; nginx would call it an abort).
-TEST_F(ProxyTest, HalfClosedClientStillGetsItsResponse) {
+// RFC 9112 §9.6 only says how a side closes; a client's half-close after a complete request
+// need not withdraw it. With `on_client_close: finish` the response is sent (HAProxy's default).
+TEST_F(ProxyTest, HalfClosedClientStillGetsItsResponseWhenTheRouteSaysFinish) {
   upstream.on("/v1/slow", ts::upstream_behaviour::fixed(200, "late answer\n").with_delay(300ms));
   auto cfg = config();
   cfg.tls = false;
+  cfg.route_yaml = ", on_client_close: finish";
   start(cfg);
   const double aborts = metric("modelgate_client_aborts_total");
 
@@ -38,9 +39,11 @@ TEST_F(ProxyTest, HalfClosedClientStillGetsItsResponse) {
   EXPECT_EQ(metric("modelgate_client_aborts_total"), aborts);
 }
 
-TEST_F(ProxyTest, HalfClosedTlsClientStillGetsItsResponse) {
+TEST_F(ProxyTest, HalfClosedTlsClientStillGetsItsResponseWhenTheRouteSaysFinish) {
   upstream.on("/v1/slow", ts::upstream_behaviour::fixed(200, "late answer\n").with_delay(300ms));
-  start();
+  auto cfg = config();
+  cfg.route_yaml = ", on_client_close: finish";
+  start(cfg);
   auto c = client();
   c.send({http::verb::get, "/v1/slow", 11});
   c.shutdown_write();  // TCP FIN without close_notify
@@ -90,19 +93,51 @@ TEST_F(ProxyTest, ResetMidRequestIsCountedAndForwardsNothing) {
   EXPECT_EQ(client().get("/v1/after").result_int(), 200);
 }
 
-TEST_F(ProxyTest, ResetWhileTheUpstreamWorksIsCountedWhenTheAnswerComes) {
-  upstream.on("/v1/slow", ts::upstream_behaviour::fixed(200, "for nobody\n").with_delay(500ms));
-  start();
+// A client that resets while the upstream works on its request: the upstream request is
+// cancelled (its connection closed) long before the answer would come, whatever the route says.
+TEST_F(ProxyTest, ResetWhileTheUpstreamWorksCancelsTheUpstreamRequest) {
+  upstream.on("/v1/slow", ts::upstream_behaviour::fixed(200, "for nobody\n").with_delay(4s));
+  auto cfg = config();
+  cfg.route_yaml = ", on_client_close: finish";
+  start(cfg);
   const double aborts = metric("modelgate_client_aborts_total");
   auto c = client();
   c.send({http::verb::get, "/v1/slow", 11});
   ASSERT_TRUE(ts::eventually([&] { return upstream.requests() == 1; }));
+  const auto reset_at = std::chrono::steady_clock::now();
   c.reset();
-  // Others are served while the abandoned request is still with the upstream.
+  // Others are served meanwhile.
   EXPECT_EQ(client().get("/v1/other").result_int(), 200);
-  EXPECT_TRUE(ts::eventually(
-      [&] { return metric("modelgate_client_aborts_total") >= aborts + 1; }, 3s));
+  EXPECT_TRUE(ts::eventually([&] { return metric("modelgate_client_aborts_total") >= aborts + 1; }, 2s));
+  EXPECT_TRUE(ts::eventually([&] { return metric("modelgate_upstream_connections") <= 1; }, 2s))
+      << "the upstream connection of the abandoned request is still open";
+  EXPECT_LT(std::chrono::steady_clock::now() - reset_at, 3s) << "noticed only when the answer came";
+  EXPECT_EQ(metric(R"(modelgate_requests_total{code="4xx"})"), 1) << "counted as 499";
   EXPECT_TRUE(ts::eventually([&] { return metric("modelgate_downstream_connections") == 0; }));
+}
+
+// By default (`on_client_close: abort`) a client that closes its side while waiting has given up,
+// as nginx and Envoy take it: the upstream request is cancelled, nothing is answered, and the
+// backend stops generating for nobody. The access log says 499.
+TEST_F(ProxyTest, ClientThatClosesWhileTheUpstreamWorksCancelsItByDefault) {
+  upstream.on("/v1/slow", ts::upstream_behaviour::fixed(200, "for nobody\n").with_delay(4s));
+  auto cfg = config();
+  cfg.tls = false;
+  start(cfg);
+  const double aborts = metric("modelgate_client_aborts_total");
+  auto c = ts::http_client::connect(proxy->listener_port(0));
+  c.write_raw("POST /v1/slow HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello");
+  ASSERT_TRUE(ts::eventually([&] { return upstream.requests() == 1; }));
+  const auto closed_at = std::chrono::steady_clock::now();
+  c.shutdown_write();  // what close() sends too; the socket stays open to see the proxy's answer
+  EXPECT_TRUE(c.wait_closed(2s)) << "the proxy kept the connection";
+  EXPECT_TRUE(ts::eventually([&] { return metric("modelgate_client_aborts_total") >= aborts + 1; }, 2s));
+  EXPECT_TRUE(ts::eventually([&] { return metric("modelgate_upstream_connections") == 0; }, 2s))
+      << "the upstream connection of the abandoned request is still open";
+  EXPECT_LT(std::chrono::steady_clock::now() - closed_at, 3s) << "noticed only when the answer came";
+  EXPECT_TRUE(ts::eventually([&] { return proxy->stdout_log().find("\"status\":499") != std::string::npos; }))
+      << proxy->stdout_log();
+  EXPECT_EQ(ts::http_client::connect(proxy->listener_port(0)).get("/v1/after").result_int(), 200);
 }
 
 TEST_F(ProxyTest, ResetMidResponseAbortsTheUpstreamAndOthersAreServed) {

@@ -269,6 +269,15 @@ TEST(Config, RoutingErrorsNameTheKey) {
   auto e = error_of(head + "routes: [ { pool: p, fallback: nope } ]\n");
   EXPECT_EQ(e.key(), "routes[0].fallback");
   EXPECT_EQ(e.line(), 5);
+  EXPECT_EQ(error_of(head + "routes: [ { pool: p, on_client_close: ignore } ]\n").key(), "routes[0].on_client_close");
+}
+
+TEST(Config, OnClientCloseDefaultsToAbort) {
+  const std::string head = "listeners: [ { address: 127.0.0.1:0 } ]\npools:\n  - name: p\n    backends: [ { address: 127.0.0.1:1 } ]\n";
+  auto c = load_config_text(head + "routes: [ { pool: p }, { pool: p, on_client_close: finish }, { pool: p, on_client_close: abort } ]\n", "/etc/modelgate/test.yaml");
+  EXPECT_TRUE(c.routes[0].half_close_aborts);
+  EXPECT_FALSE(c.routes[1].half_close_aborts);
+  EXPECT_TRUE(c.routes[2].half_close_aborts);
 }
 
 TEST(Config, DnsNamedBackendsBecomeSlots) {
