@@ -1,5 +1,7 @@
 #include "proxy/http/downstream.hpp"
 
+#include "proxy/http/client_cert.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -32,7 +34,10 @@ asio::awaitable<bool> downstream::handshake(std::chrono::milliseconds timeout) {
   deadline.expires_after(timeout);
   auto [ec] = co_await s.async_handshake(ssl::stream_base::server, tok);
   deadline.disarm();
-  co_return !ec;
+  if (ec) co_return false;
+  // Once per connection: every request on it carries the same identity.
+  client_cert = forwarded_client_cert(s.native_handle());
+  co_return true;
 }
 
 asio::awaitable<bool> downstream::wait_for_data(std::chrono::milliseconds timeout) {

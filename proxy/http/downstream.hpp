@@ -28,6 +28,7 @@ class downstream {
   watchdog deadline;  // fires → cancels pending I/O on the socket
   const std::string client_ip;
   const bool tls;
+  std::string client_cert;  // X-Forwarded-Client-Cert value of a verified client certificate
 
   /// TLS handshake within `timeout` (true at once for plain connections).
   asio::awaitable<bool> handshake(std::chrono::milliseconds timeout);

@@ -148,7 +148,7 @@ class exchange_op {
       co_return early.keep;
     }
 
-    prepare_upstream_request(req, forward_context{d_.client_ip, d_.tls, request_id_});
+    prepare_upstream_request(req, forward_context{d_.client_ip, d_.tls, request_id_, d_.client_cert});
     req.version(11);
     req.prepare_payload();
 

@@ -105,6 +105,8 @@ void prepare_upstream_request(http::fields& fields, const forward_context& ctx) 
   }
   fields.set("x-forwarded-proto", ctx.tls ? "https" : "http");
   fields.set("x-request-id", ctx.request_id);
+  if (ctx.client_cert.empty()) fields.erase("x-forwarded-client-cert");
+  else fields.set("x-forwarded-client-cert", ctx.client_cert);
 }
 
 std::string format_request_id(std::uint64_t hi, std::uint64_t lo) {

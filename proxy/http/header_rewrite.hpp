@@ -21,6 +21,7 @@ struct forward_context {
   std::string_view client_ip;
   bool tls = false;
   std::string_view request_id;
+  std::string_view client_cert = {};  // X-Forwarded-Client-Cert of a verified client certificate
 };
 
 /// Removes the fixed hop-by-hop headers and every header named in `Connection`.
@@ -43,7 +44,8 @@ void drop_trailer_fields(http::fields& fields, const http::fields& header_sectio
 
 /// Rewrites a downstream request's headers for the upstream: hop-by-hop removed,
 /// X-Forwarded-For appended, X-Forwarded-Proto set, x-request-id set, Expect dropped
-/// (the proxy has already read the body).
+/// (the proxy has already read the body), X-Forwarded-Client-Cert replaced by the verified
+/// client certificate's identity (removed when there is none: a client cannot forge it).
 void prepare_upstream_request(http::fields& fields, const forward_context& ctx);
 
 /// 32 lowercase hex digits from two random words.

@@ -45,6 +45,7 @@ using boost::beast::iequals;
 constexpr std::uint32_t max_header_bytes = 4 * 1024;
 constexpr std::uint64_t max_body_bytes = 64 * 1024;
 constexpr std::string_view client_ip = "203.0.113.7";
+constexpr std::string_view verified_cert = "Hash=ab12;Subject=\"CN=alice\"";
 
 void check(bool ok, const char* what) {
   if (ok) return;
@@ -139,7 +140,8 @@ std::vector<std::string> connection_options(const http::fields& f) {
 }
 
 bool proxy_sets(std::string_view name) {
-  for (std::string_view own : {"x-forwarded-for", "x-forwarded-proto", "x-request-id", "content-length"})
+  for (std::string_view own : {"x-forwarded-for", "x-forwarded-proto", "x-request-id", "content-length",
+                               "x-forwarded-client-cert"})
     if (iequals(name, own)) return true;
   return false;
 }
@@ -202,6 +204,10 @@ void check_upstream(const http::request<http::string_body>& up, const field_list
   if (!body.empty()) check((lengths == 1) != m.chunked(), "a body has exactly one framing");
   check(m.count("x-request-id") == 1 && m["x-request-id"] == request_id, "one x-request-id");
   check(m["x-forwarded-proto"] == (tls ? "https" : "http"), "X-Forwarded-Proto set");
+  // Only the proxy's own identity of a verified client certificate (set on odd n here) passes.
+  check(tls ? m.count("x-forwarded-client-cert") == 1 && m["x-forwarded-client-cert"] == verified_cert
+            : m.count("x-forwarded-client-cert") == 0,
+        "X-Forwarded-Client-Cert is the proxy's only");
   auto xff = m["x-forwarded-for"];
   check(m.count("x-forwarded-for") == 1 && xff.ends_with(client_ip), "X-Forwarded-For appended");
 }
@@ -240,7 +246,8 @@ bool exchange(std::string_view& in, std::uint64_t n) {
   const std::string method(req.method_string()), target(req.target()), body(req.body());
   const auto options = connection_options(req);
   const bool tls = n % 2 == 1;
-  proxy::prepare_upstream_request(req, proxy::forward_context{client_ip, tls, request_id});
+  proxy::prepare_upstream_request(
+      req, proxy::forward_context{client_ip, tls, request_id, tls ? verified_cert : std::string_view()});
   req.version(11);
   req.prepare_payload();
   check_upstream(req, header, options, method, target, body, request_id, tls);

@@ -171,3 +171,30 @@ TEST_F(MutualTlsTest, OptionalClientCertificateStillHasToVerify) {
   EXPECT_TRUE(served(port, certs, presenting(alice), &why)) << why;
   EXPECT_FALSE(served(port, certs, presenting(mallory))) << "a presented certificate must verify";
 }
+
+// The verified client certificate's identity reaches the backend in X-Forwarded-Client-Cert
+// (Envoy's format); a value a client sends itself never does.
+TEST_F(MutualTlsTest, TheBackendLearnsTheVerifiedClientAndNeverAForgedOne) {
+  start_mtls(", client_ca: clients-ca.crt, require_client_cert: false");
+  const auto port = proxy->listener_port(0);
+  const ts::header_list forged{{"X-Forwarded-Client-Cert", "Hash=00;Subject=\"CN=admin\""}};
+
+  auto c = ts::http_client::connect_tls(port, certs.ca_cert, "localhost", presenting(alice));
+  ASSERT_EQ(c.get("/v1/x", forged).result_int(), 200);
+  auto xfcc = upstream.last_request().values("x-forwarded-client-cert");
+  ASSERT_EQ(xfcc.size(), 1u);
+  // The SHA-256 of the certificate, as openssl prints it: "sha256 Fingerprint=AB:CD:...".
+  auto fp = ts::run_command({"openssl", "x509", "-in", alice.cert.string(), "-noout", "-fingerprint", "-sha256"},
+                            dir.path());
+  ASSERT_EQ(fp.exit_code, 0) << fp.err;
+  std::string hash;
+  for (char ch : fp.out.substr(fp.out.find('=') + 1))
+    if (std::isxdigit(static_cast<unsigned char>(ch))) hash += static_cast<char>(std::tolower(ch));
+  ASSERT_EQ(hash.size(), 64u) << fp.out;
+  EXPECT_EQ(xfcc[0], "Hash=" + hash + ";Subject=\"CN=alice\"");
+
+  // Without a certificate (allowed here) the forged header is removed, not passed on.
+  auto anonymous = ts::http_client::connect_tls(port, certs.ca_cert, "localhost", {});
+  ASSERT_EQ(anonymous.get("/v1/x", forged).result_int(), 200);
+  EXPECT_TRUE(upstream.last_request().values("x-forwarded-client-cert").empty());
+}

@@ -54,6 +54,21 @@ TEST(HeaderRewrite, ForwardingHeaders) {
   EXPECT_EQ(g["x-forwarded-proto"], "http");
 }
 
+// Only the proxy says which client certificate was verified.
+TEST(HeaderRewrite, ClientCertificateIdentityIsTheProxysOnly) {
+  http::fields forged;
+  forged.insert("X-Forwarded-Client-Cert", "Hash=00;Subject=\"CN=admin\"");
+  forged.insert("x-forwarded-client-cert", "Hash=01");
+  prepare_upstream_request(forged, {"10.0.0.7", true, "id"});
+  EXPECT_EQ(forged.count("x-forwarded-client-cert"), 0u);
+
+  http::fields verified;
+  verified.insert("X-Forwarded-Client-Cert", "Hash=00");
+  prepare_upstream_request(verified, {"10.0.0.7", true, "id", "Hash=ab;Subject=\"CN=alice\""});
+  EXPECT_EQ(verified.count("x-forwarded-client-cert"), 1u);
+  EXPECT_EQ(verified["x-forwarded-client-cert"], "Hash=ab;Subject=\"CN=alice\"");
+}
+
 TEST(HeaderRewrite, FramingChecks) {
   auto check = [](std::initializer_list<std::pair<const char*, const char*>> headers) {
     http::fields f;
