@@ -9,7 +9,7 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(config_fuzz load_report_fuzz canonical_json_fuzz token_usage_fuzz
-  request_path_fuzz kserve_fuzz)
+  request_path_fuzz kserve_fuzz openai_fuzz)
 
 scripts/setup.sh --with-fuzz
 build=${BUILD_DIR:-build-fuzz}
