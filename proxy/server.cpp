@@ -201,8 +201,11 @@ asio::awaitable<reload_outcome> server::impl::reload() {
     if (!plan->fresh.empty()) {
       spdlog::info("reload: waiting for {} new managed pool(s) to become ready", plan->fresh.size());
       reloading = true;
+      struct clear_on_exit {
+        bool& flag;
+        ~clear_on_exit() { flag = false; }
+      } waiting{reloading};
       auto problem = co_await managed.await_ready(*plan, p.warnings, process.draining);
-      reloading = false;
       if (problem) out.error = *problem;
     }
   }
