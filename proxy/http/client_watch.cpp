@@ -8,9 +8,9 @@ namespace modelgate::proxy {
 
 client_watchlist::registration client_watchlist::watch(int fd, bool half_close_aborts,
                                                        std::function<void()> on_gone) {
-  entries_.push_back(entry{fd, half_close_aborts, std::move(on_gone)});
+  entries_->push_back(entry{fd, half_close_aborts, std::move(on_gone)});
   schedule();
-  return registration(this, std::prev(entries_.end()));
+  return registration(entries_, std::prev(entries_->end()));
 }
 
 void client_watchlist::schedule() {
@@ -23,15 +23,15 @@ void client_watchlist::schedule() {
     if (ec) return;
     sweep();
     // Keeps running while anything is watched; a quiet worker has no timer.
-    if (!entries_.empty()) schedule();
+    if (!entries_->empty()) schedule();
   });
 }
 
 std::size_t client_watchlist::sweep() {
   std::vector<pollfd> fds;
   std::vector<entry*> watched;
-  fds.reserve(entries_.size());
-  for (auto& e : entries_) {
+  fds.reserve(entries_->size());
+  for (auto& e : *entries_) {
     if (e.gone) continue;
     fds.push_back(pollfd{e.fd, POLLIN | POLLRDHUP, 0});
     watched.push_back(&e);

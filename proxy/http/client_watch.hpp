@@ -29,16 +29,19 @@ class client_watchlist {
     bool gone = false;
   };
 
-  /// Keeps one socket registered while it lives.
+  using entry_list = std::list<entry>;
+
+  /// Keeps one socket registered while it lives. It shares the list, so it may outlive the
+  /// watch list (an exchange destroyed with its worker's io_context at exit).
   class registration {
    public:
     registration() = default;
-    registration(client_watchlist* list, std::list<entry>::iterator it) : list_(list), it_(it) {}
-    registration(registration&& o) noexcept : list_(std::exchange(o.list_, nullptr)), it_(o.it_) {}
+    registration(std::shared_ptr<entry_list> list, entry_list::iterator it) : list_(std::move(list)), it_(it) {}
+    registration(registration&& o) noexcept : list_(std::move(o.list_)), it_(o.it_) {}
     registration& operator=(registration&& o) noexcept {
       if (this != &o) {
         reset();
-        list_ = std::exchange(o.list_, nullptr);
+        list_ = std::move(o.list_);
         it_ = o.it_;
       }
       return *this;
@@ -48,13 +51,13 @@ class client_watchlist {
     /// The sweep found the client gone (on_gone was called).
     bool gone() const noexcept { return list_ && it_->gone; }
     void reset() noexcept {
-      if (list_) list_->entries_.erase(it_);
-      list_ = nullptr;
+      if (list_) list_->erase(it_);
+      list_.reset();
     }
 
    private:
-    client_watchlist* list_ = nullptr;
-    std::list<entry>::iterator it_;
+    std::shared_ptr<entry_list> list_;
+    entry_list::iterator it_;
   };
 
   explicit client_watchlist(boost::asio::any_io_executor ex,
@@ -70,12 +73,12 @@ class client_watchlist {
   /// Polls every registered socket now; returns how many were found gone.
   std::size_t sweep();
 
-  std::size_t size() const noexcept { return entries_.size(); }
+  std::size_t size() const noexcept { return entries_->size(); }
 
  private:
   void schedule();
 
-  std::list<entry> entries_;
+  std::shared_ptr<entry_list> entries_ = std::make_shared<entry_list>();
   boost::asio::steady_timer timer_;
   std::chrono::milliseconds period_;
   bool scheduled_ = false;

@@ -123,3 +123,22 @@ TEST(ClientWatch, TheSweepRunsOnItsOwnWhileSomethingIsWatched) {
 }
 
 }  // namespace
+
+namespace {
+
+// At exit a worker's io_context destroys suspended exchanges after the worker's watch list is
+// gone: their registrations must still end cleanly (ASan and TSan check this one).
+TEST(ClientWatch, ARegistrationMayOutliveItsList) {
+  asio::io_context io;
+  connection c(io);
+  client_watchlist::registration reg;
+  {
+    client_watchlist list(io.get_executor());
+    reg = list.watch(c.fd(), true, nullptr);
+    EXPECT_EQ(list.size(), 1u);
+  }
+  EXPECT_FALSE(reg.gone());
+  reg.reset();
+}
+
+}  // namespace
