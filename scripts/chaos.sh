@@ -19,7 +19,8 @@ bin=$root/${BUILD_DIR:-build}/proxy/modelgate
 tmp=$(mktemp -d /tmp/modelgate-chaos.XXXXXX)
 pids=()
 cleanup() {
-  for p in "${pids[@]}" "${up_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # Redis too: restarted by start_redis, so it is not in pids; without it the wait below hangs.
+  for p in "${pids[@]}" "${up_pids[@]}" ${redis_pid:+"$redis_pid"}; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
