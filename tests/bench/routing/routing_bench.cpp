@@ -145,12 +145,26 @@ row run_one(const mb::system_spec& spec, const mb::system_paths& paths,
   boost::asio::io_context io{1};
   std::vector<std::unique_ptr<mb::sim_backend>> backends;
   std::vector<std::uint16_t> ports;
-  for (int i = 0; i < 4; ++i) {
-    const double slowdown = i == 3 ? s.slow : 1.0;
-    const auto port = s.base_port ? static_cast<std::uint16_t>(s.base_port + i) : std::uint16_t{0};
-    backends.push_back(
-        std::make_unique<mb::sim_backend>(io, "b" + std::to_string(i), s.slots, slowdown, port));
-    ports.push_back(backends.back()->port());
+  auto open_backends = [&](std::uint16_t base) {
+    backends.clear();
+    ports.clear();
+    for (int i = 0; i < 4; ++i) {
+      const double slowdown = i == 3 ? s.slow : 1.0;
+      const auto port = base ? static_cast<std::uint16_t>(base + i) : std::uint16_t{0};
+      backends.push_back(
+          std::make_unique<mb::sim_backend>(io, "b" + std::to_string(i), s.slots, slowdown, port));
+      ports.push_back(backends.back()->port());
+    }
+  };
+  try {
+    open_backends(s.base_port);
+  } catch (const boost::system::system_error& e) {
+    // The fixed ports lie in the kernel's ephemeral range, so a client connection elsewhere on
+    // the machine may hold one: run on ephemeral ports rather than not at all.
+    if (!s.base_port) throw;
+    std::cerr << "routing bench: backend ports " << s.base_port << "-" << s.base_port + 3 << ": "
+              << e.code().message() << "; using ephemeral ports (other key owners than usual)\n";
+    open_backends(0);
   }
   std::thread server([&io] { io.run(); });
   // Stops the backends' thread however this ends (a proxy that fails to start throws).
