@@ -32,9 +32,14 @@ struct connection {
   tcp::socket client;
 };
 
-TEST(ClientWatch, AnOpenQuietClientIsNotGone) {
+// A watch list with its default period, on an io_context of its own.
+class ClientWatch : public ::testing::Test {
+ protected:
   asio::io_context io;
-  client_watchlist list(io.get_executor());
+  client_watchlist list{io.get_executor()};
+};
+
+TEST_F(ClientWatch, AnOpenQuietClientIsNotGone) {
   connection c(io);
   int calls = 0;
   auto reg = list.watch(c.fd(), true, [&] { ++calls; });
@@ -43,9 +48,7 @@ TEST(ClientWatch, AnOpenQuietClientIsNotGone) {
   EXPECT_EQ(calls, 0);
 }
 
-TEST(ClientWatch, AHalfCloseIsGoneOnlyWhenHalfClosesAbort) {
-  asio::io_context io;
-  client_watchlist list(io.get_executor());
+TEST_F(ClientWatch, AHalfCloseIsGoneOnlyWhenHalfClosesAbort) {
   connection aborting(io), finishing(io);
   int calls = 0;
   auto a = list.watch(aborting.fd(), true, [&] { ++calls; });
@@ -61,9 +64,7 @@ TEST(ClientWatch, AHalfCloseIsGoneOnlyWhenHalfClosesAbort) {
   EXPECT_EQ(calls, 1);
 }
 
-TEST(ClientWatch, AResetIsGoneInEitherMode) {
-  asio::io_context io;
-  client_watchlist list(io.get_executor());
+TEST_F(ClientWatch, AResetIsGoneInEitherMode) {
   connection c(io);
   int calls = 0;
   auto reg = list.watch(c.fd(), false, [&] { ++calls; });
@@ -76,9 +77,7 @@ TEST(ClientWatch, AResetIsGoneInEitherMode) {
 }
 
 // Bytes from the client (a pipelined request) are not a close, and stay unread for the session.
-TEST(ClientWatch, PipelinedBytesAreNotAClose) {
-  asio::io_context io;
-  client_watchlist list(io.get_executor());
+TEST_F(ClientWatch, PipelinedBytesAreNotAClose) {
   connection c(io);
   auto reg = list.watch(c.fd(), true, nullptr);
   asio::write(c.client, asio::buffer(std::string_view("GET / HTTP/1.1\r\n\r\n")));
@@ -88,9 +87,7 @@ TEST(ClientWatch, PipelinedBytesAreNotAClose) {
   EXPECT_EQ(c.server.available(), 18u);
 }
 
-TEST(ClientWatch, RegistrationsLeaveTheListWhenTheyEnd) {
-  asio::io_context io;
-  client_watchlist list(io.get_executor());
+TEST_F(ClientWatch, RegistrationsLeaveTheListWhenTheyEnd) {
   connection c(io);
   {
     auto a = list.watch(c.fd(), true, nullptr);
@@ -105,7 +102,7 @@ TEST(ClientWatch, RegistrationsLeaveTheListWhenTheyEnd) {
 }
 
 // The timer sweeps by itself while a socket is watched, and stops once nothing is.
-TEST(ClientWatch, TheSweepRunsOnItsOwnWhileSomethingIsWatched) {
+TEST(ClientWatchTimer, TheSweepRunsOnItsOwnWhileSomethingIsWatched) {
   asio::io_context io;
   client_watchlist list(io.get_executor(), 10ms);
   connection c(io);
@@ -128,7 +125,7 @@ namespace {
 
 // At exit a worker's io_context destroys suspended exchanges after the worker's watch list is
 // gone: their registrations must still end cleanly (ASan and TSan check this one).
-TEST(ClientWatch, ARegistrationMayOutliveItsList) {
+TEST(ClientWatchLifetime, ARegistrationMayOutliveItsList) {
   asio::io_context io;
   connection c(io);
   client_watchlist::registration reg;
