@@ -136,7 +136,6 @@ struct server::impl {
   std::unique_ptr<admin_server> admin;
   asio::io_context main_io{1};
   managed_pools managed{main_io, *process.registry};
-  bool reloading = false;  // a reload waits for new managed replicas
 };
 
 server::server(config::proxy_config cfg) {
@@ -182,7 +181,7 @@ asio::awaitable<reload_outcome> server::impl::reload() {
   auto old = current.load();
   reload_outcome out;
   out.generation = old->generation;
-  if (reloading) {
+  if (managed.waiting()) {
     out.busy = true;
     out.error = "a reload is already waiting for new managed replicas to become ready";
     spdlog::warn("config reload refused: {}", out.error);
@@ -200,12 +199,12 @@ asio::awaitable<reload_outcome> server::impl::reload() {
     plan = managed.plan_for(*p.next);
     if (!plan->fresh.empty()) {
       spdlog::info("reload: waiting for {} new managed pool(s) to become ready", plan->fresh.size());
-      reloading = true;
-      struct clear_on_exit {
-        bool& flag;
-        ~clear_on_exit() { flag = false; }
-      } waiting{reloading};
-      auto problem = co_await managed.await_ready(*plan, p.warnings, process.draining);
+      std::optional<std::string> problem;
+      try {
+        problem = co_await managed.await_ready(*plan, p.warnings, process.draining);
+      } catch (const std::exception& e) {
+        problem = e.what();  // rejected like any other failure: the new replicas are stopped
+      }
       if (problem) out.error = *problem;
     }
   }

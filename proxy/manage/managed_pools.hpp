@@ -52,6 +52,9 @@ class managed_pools {
   /// A rejected reload: the new supervisors of `p` drain and stop.
   void abandon(plan p);
 
+  /// A plan with new pools is out, neither adopted nor abandoned yet (a reload waits for it).
+  bool waiting() const noexcept { return !pending_.empty(); }
+
   /// Starts every supervisor planned so far; later plans start theirs at once.
   void start();
   /// A child exited; true when it was a replica of one of the pools.
