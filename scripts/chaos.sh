@@ -8,24 +8,12 @@
 #   scripts/chaos.sh [--short]     (--short: 6 s per phase, for CI; default 60 s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 phase_seconds=60
 [ "${1:-}" = "--short" ] && phase_seconds=6
 
-scripts/setup.sh --with-bench >/dev/null
-BUILD_DIR=${BUILD_DIR:-build} scripts/build.sh >/dev/null  # the tree scripts/test.sh builds
-bin=$root/${BUILD_DIR:-build}/proxy/modelgate
-
-tmp=$(mktemp -d /tmp/modelgate-chaos.XXXXXX)
-pids=()
-cleanup() {
-  # Redis too: restarted by start_redis, so it is not in pids; without it the wait below hangs.
-  for p in "${pids[@]}" "${up_pids[@]}" ${redis_pid:+"$redis_pid"}; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
 # shellcheck source=lib/harness.sh
 source scripts/lib/harness.sh
+harness_init chaos
 
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
@@ -73,7 +61,7 @@ quota_store: { kind: redis, address: 127.0.0.1:$redis_port, on_error: $1, timeou
 YAML
 }
 write_config allow 1
-"$bin" --config "$tmp/chaos.yaml" >"$tmp/proxy.out" 2>"$tmp/proxy.err" & proxy=$!; pids+=($proxy)
+"$bin" --config "$tmp/chaos.yaml" >"$tmp/proxy.out" 2>"$tmp/proxy.err" & proxy=$!
 wait_admin_ready "$admin"
 metric() { curl -s "http://127.0.0.1:$admin/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 

@@ -6,29 +6,18 @@
 #   scripts/soak.sh [DURATION_SECONDS (default 1800)] [SAMPLE_INTERVAL_SECONDS (default 30)]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 duration=${1:-1800}
 interval=${2:-30}
 [ "$duration" -ge 60 ] 2>/dev/null || interval=${2:-5}
 
-scripts/setup.sh --with-bench >/dev/null
-BUILD_DIR=${BUILD_DIR:-build} scripts/build.sh >/dev/null  # the tree scripts/test.sh builds
-bin=$root/${BUILD_DIR:-build}/proxy/modelgate
-
-tmp=$(mktemp -d /tmp/modelgate-soak.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
 # shellcheck source=lib/harness.sh
 source scripts/lib/harness.sh
+harness_init soak
 
 scripts/make-certs.sh "$tmp/certs" >/dev/null
 up=$(free_port); sse=$(free_port); port=$(free_port); admin=$(free_port)
-start_nginx_upstream upstream "$up"; pids+=("$started_pid")
-python3 scripts/bench/sse_upstream.py "$sse" & pids+=($!)
+start_nginx_upstream upstream "$up"
+python3 scripts/bench/sse_upstream.py "$sse" &
 wait_port "$up"; wait_port "$sse"
 key_hash=$("$bin" hash-key soak-limited-key)
 cat > "$tmp/soak.yaml" <<YAML
@@ -52,7 +41,7 @@ auth:
   keys:
     - { id: limited, sha256: "$key_hash", quota: { requests_per_second: 5, burst: 5 } }
 YAML
-"$bin" --config "$tmp/soak.yaml" >"$tmp/proxy.out" 2>"$tmp/proxy.err" & proxy=$!; pids+=($proxy)
+"$bin" --config "$tmp/soak.yaml" >"$tmp/proxy.out" 2>"$tmp/proxy.err" & proxy=$!
 wait_admin_ready "$admin"
 echo "soak: ${duration}s against modelgate pid $proxy (config $tmp/soak.yaml)"
 rc=0

@@ -1,5 +1,24 @@
-# Shared by scripts/soak.sh and scripts/chaos.sh (source it): free ports, waiting for a port,
-# and throw-away nginx upstreams answering a small fixed body. Expects $tmp (a scratch folder).
+# Shared by scripts/soak.sh and scripts/chaos.sh (source it, then call harness_init): the build,
+# a scratch folder, stopping everything on exit, free ports, waiting for a port, and throw-away
+# nginx upstreams answering a small fixed body.
+
+# harness_init NAME: installs and builds the tree scripts/test.sh builds, sets $bin (the proxy)
+# and $tmp (a scratch folder), and on exit stops every background job the script started.
+harness_init() {
+  scripts/setup.sh --with-bench >/dev/null
+  BUILD_DIR=${BUILD_DIR:-build} scripts/build.sh >/dev/null
+  bin=$PWD/${BUILD_DIR:-build}/proxy/modelgate
+  tmp=$(mktemp -d "/tmp/modelgate-$1.XXXXXX")
+  trap harness_cleanup EXIT INT TERM
+}
+
+# Every job, not a list kept by hand: a process restarted mid-run (an upstream, Redis) is
+# stopped too, so the wait cannot hang on one the list missed.
+harness_cleanup() {
+  local p
+  for p in $(jobs -p); do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
 
 free_port() {  # asks the kernel for a free port (bind to 0), so parallel runs do not collide
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
