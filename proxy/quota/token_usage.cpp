@@ -3,6 +3,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
+
 namespace modelgate::quota {
 
 namespace json = boost::json;
@@ -39,18 +41,56 @@ std::optional<std::uint64_t> usage_of(const json::value& doc) {
   return std::nullopt;
 }
 
+// The larger of max_tokens and max_completion_tokens: a client sending both must not be charged
+// for the smaller while the server honours the larger.
+std::optional<std::uint64_t> max_tokens_of(const json::object& obj) {
+  auto a = as_count(obj.if_contains("max_tokens"));
+  auto b = as_count(obj.if_contains("max_completion_tokens"));
+  if (a && b) return std::max(*a, *b);
+  return a ? a : b;
+}
+
+// Characters of the text the model will read: a string, or the strings and {"text": ...} parts of
+// an array, or the "content" of message objects in it (nested once more for content parts).
+std::uint64_t text_chars(const json::value* v, int depth = 0) {
+  if (v == nullptr || depth > 5) return 0;
+  if (v->is_string()) return v->get_string().size();
+  std::uint64_t n = 0;
+  if (const auto* arr = v->if_array()) {
+    for (const auto& item : *arr) n += text_chars(&item, depth + 1);
+  } else if (const auto* obj = v->if_object()) {
+    n += text_chars(obj->if_contains("content"), depth + 1);
+    n += text_chars(obj->if_contains("text"), depth + 1);
+  }
+  return n;
+}
+
+// About four characters a token for English text in OpenAI's tokenizers, rounded up.
+std::uint64_t prompt_tokens_of(const json::object& obj) {
+  std::uint64_t chars = 0;
+  for (const char* field : {"prompt", "messages", "input"}) chars += text_chars(obj.if_contains(field));
+  return (chars + 3) / 4;
+}
+
 }  // namespace
 
 std::optional<std::uint64_t> requested_max_tokens(std::string_view json_body) {
   auto doc = parse(json_body);
   if (!doc || !doc->is_object()) return std::nullopt;
-  const auto& obj = doc->get_object();
-  if (auto n = as_count(obj.if_contains("max_tokens"))) return n;
-  return as_count(obj.if_contains("max_completion_tokens"));
+  return max_tokens_of(doc->get_object());
+}
+
+std::uint64_t prompt_token_estimate(std::string_view json_body) {
+  auto doc = parse(json_body);
+  if (!doc || !doc->is_object()) return 0;
+  return prompt_tokens_of(doc->get_object());
 }
 
 std::uint64_t token_estimate(std::string_view json_body, std::uint64_t fallback) {
-  return requested_max_tokens(json_body).value_or(fallback);
+  auto doc = parse(json_body);
+  if (!doc || !doc->is_object()) return fallback;
+  const auto& obj = doc->get_object();
+  return max_tokens_of(obj).value_or(fallback) + prompt_tokens_of(obj);
 }
 
 std::optional<std::uint64_t> usage_total_tokens(std::string_view json_body) {

@@ -10,12 +10,16 @@
 
 namespace modelgate::quota {
 
-/// `max_tokens` (or `max_completion_tokens`) of an OpenAI-style JSON request body, when present
-/// as a non-negative integer.
+/// The larger of `max_tokens` and `max_completion_tokens` of an OpenAI-style JSON request body,
+/// when either is present as a non-negative integer.
 std::optional<std::uint64_t> requested_max_tokens(std::string_view json_body);
 
-/// What to reserve at admission: requested_max_tokens(body), else `fallback` (the configured
-/// estimate).
+/// The prompt's tokens, estimated as a quarter of the characters of `prompt`, `messages[].content`
+/// (strings and text parts) and `input`, rounded up; 0 for anything else.
+std::uint64_t prompt_token_estimate(std::string_view json_body);
+
+/// What to reserve at admission: requested_max_tokens(body) (else `fallback`, the configured
+/// estimate) plus prompt_token_estimate(body). Parses the body once.
 std::uint64_t token_estimate(std::string_view json_body, std::uint64_t fallback);
 
 /// `usage.total_tokens` of a JSON object, or prompt_tokens + completion_tokens when only those

@@ -9,7 +9,9 @@ namespace {
 TEST(RequestedMaxTokens, FromBody) {
   EXPECT_EQ(requested_max_tokens(R"({"model":"m","max_tokens":256})"), 256u);
   EXPECT_EQ(requested_max_tokens(R"({"max_completion_tokens":64})"), 64u);
-  EXPECT_EQ(requested_max_tokens(R"({"max_tokens":5,"max_completion_tokens":64})"), 5u);
+  // Both: the larger, which is what a server may honour (issue 14: 1 reserved for 4096 streamed).
+  EXPECT_EQ(requested_max_tokens(R"({"max_tokens":5,"max_completion_tokens":64})"), 64u);
+  EXPECT_EQ(requested_max_tokens(R"({"max_tokens":4096,"max_completion_tokens":1})"), 4096u);
   EXPECT_FALSE(requested_max_tokens(R"({"max_tokens":-1})"));
   EXPECT_FALSE(requested_max_tokens(R"({"max_tokens":"256"})"));
   EXPECT_FALSE(requested_max_tokens(R"({"max_tokens":1.5})"));
@@ -17,8 +19,24 @@ TEST(RequestedMaxTokens, FromBody) {
   EXPECT_FALSE(requested_max_tokens("not json"));
   EXPECT_FALSE(requested_max_tokens(""));
   EXPECT_EQ(token_estimate(R"({"max_tokens":256})", 1000), 256u);
-  EXPECT_EQ(token_estimate(R"({"prompt":"hi"})", 1000), 1000u);
+  EXPECT_EQ(token_estimate(R"({"prompt":"hi"})", 1000), 1001u);  // + 2 characters, rounded up
   EXPECT_EQ(token_estimate("garbage", 1000), 1000u);
+  EXPECT_EQ(token_estimate(R"({"max_tokens":1,"max_completion_tokens":4096,"stream":true})", 8),
+            4096u);
+}
+
+TEST(TokenUsage, ThePromptIsEstimatedAtFourCharactersAToken) {
+  const std::string text(400, 'a');
+  EXPECT_EQ(prompt_token_estimate(R"({"prompt":")" + text + R"("})"), 100u);
+  EXPECT_EQ(prompt_token_estimate(R"({"prompt":[")" + text + R"(",")" + text + R"("]})"), 200u);
+  EXPECT_EQ(prompt_token_estimate(R"({"messages":[{"role":"system","content":")" + text +
+                                  R"("},{"role":"user","content":[{"type":"text","text":")" +
+                                  text + R"("}]}]})"),
+            200u);
+  EXPECT_EQ(prompt_token_estimate(R"({"input":"abcde"})"), 2u);
+  EXPECT_EQ(prompt_token_estimate(R"({"model":"m"})"), 0u);
+  EXPECT_EQ(prompt_token_estimate("not json"), 0u);
+  EXPECT_EQ(token_estimate(R"({"max_tokens":10,"prompt":")" + text + R"("})", 1000), 110u);
 }
 
 TEST(UsageJson, TotalOrSumOfParts) {
