@@ -170,12 +170,9 @@ quota_store_settings read_quota_store(const reader& r, const YAML::Node& n) {
   return s;
 }
 
-std::vector<cidr> read_allow_cidrs(const reader& r, const YAML::Node& listener,
-                                   const std::string& where) {
+std::vector<cidr> read_cidr_list(const reader& r, const YAML::Node& node, const std::string& key) {
   std::vector<cidr> out;
-  auto node = listener["allow_cidrs"];
   if (!node) return out;
-  auto key = where + ".allow_cidrs";
   if (!node.IsSequence() || node.size() == 0)
     r.fail(node, key, "expected a non-empty list like [10.0.0.0/8, 127.0.0.1]");
   for (std::size_t i = 0; i < node.size(); ++i) {
@@ -187,6 +184,11 @@ std::vector<cidr> read_allow_cidrs(const reader& r, const YAML::Node& listener,
     }
   }
   return out;
+}
+
+std::vector<cidr> read_allow_cidrs(const reader& r, const YAML::Node& listener,
+                                   const std::string& where) {
+  return read_cidr_list(r, listener["allow_cidrs"], where + ".allow_cidrs");
 }
 
 }  // namespace detail

@@ -57,7 +57,12 @@ struct limits {
   duration header_timeout = std::chrono::seconds(10);
   duration idle_timeout = std::chrono::seconds(60);
   duration request_timeout = std::chrono::seconds(300);
+  // The body must arrive within body_timeout, plus one second per min_body_rate bytes received
+  // (Apache's mod_reqtimeout `body=20,MinRate=500`): a slow upload goes on, a trickle does not.
+  duration body_timeout = std::chrono::seconds(20);
+  std::size_t min_body_rate = 500;  // bytes per second; 0: body_timeout alone
   std::size_t max_connections = 10000;
+  std::size_t max_connections_per_ip = 0;  // open connections of one client address; 0: no limit
 
   bool operator==(const limits&) const = default;
 };
@@ -247,6 +252,9 @@ struct proxy_config {
   duration drain_timeout = std::chrono::seconds(30);
   std::vector<pool> pools;
   std::vector<route> routes;
+  // Peers whose X-Forwarded-For / -Proto / -Host, X-Real-IP and Forwarded are kept (another
+  // proxy or load balancer in front); from anyone else they are replaced or removed.
+  std::vector<cidr> trusted_proxies;
   auth_settings auth;
   quota_store_settings quota_store;
   cache_store cache;

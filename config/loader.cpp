@@ -90,13 +90,18 @@ limits read_limits(const reader& r, const YAML::Node& n) {
   const std::string w = "limits";
   r.expect_map(n, w,
                {"max_header_bytes", "max_body_bytes", "header_timeout", "idle_timeout",
-                "request_timeout", "max_connections"});
+                "request_timeout", "body_timeout", "min_body_rate", "max_connections",
+                "max_connections_per_ip"});
   l.max_header_bytes = r.size(n, "max_header_bytes", w, l.max_header_bytes);
   l.max_body_bytes = r.size(n, "max_body_bytes", w, l.max_body_bytes);
   l.header_timeout = r.dur(n, "header_timeout", w, l.header_timeout);
   l.idle_timeout = r.dur(n, "idle_timeout", w, l.idle_timeout);
   l.request_timeout = r.dur(n, "request_timeout", w, l.request_timeout);
+  l.body_timeout = r.dur(n, "body_timeout", w, l.body_timeout);
+  l.min_body_rate = r.size(n, "min_body_rate", w, l.min_body_rate);
   l.max_connections = r.integer<std::size_t>(n, "max_connections", w, l.max_connections, 1, 10'000'000);
+  l.max_connections_per_ip = r.integer<std::size_t>(n, "max_connections_per_ip", w,
+                                                    l.max_connections_per_ip, 0, 10'000'000);
   return l;
 }
 
@@ -120,7 +125,7 @@ proxy_config read_root(const reader& r, const YAML::Node& root) {
   if (!root || root.IsNull()) r.fail(root, "", "the file is empty");
   r.expect_map(root, "",
                {"workers", "listeners", "admin", "limits", "access_log", "drain_timeout", "pools",
-                "routes", "auth", "quota_store", "cache"});
+                "routes", "trusted_proxies", "auth", "quota_store", "cache"});
   proxy_config c;
   c.source = r.source();
   unsigned hw = std::max(1u, std::thread::hardware_concurrency());
@@ -162,6 +167,7 @@ proxy_config read_root(const reader& r, const YAML::Node& root) {
     c.routes.push_back(detail::read_route(r, routes[i], where, c.pools));
     c.routes.back().cache = detail::read_route_cache(r, routes[i]["cache"], where + ".cache");
   }
+  c.trusted_proxies = detail::read_cidr_list(r, root["trusted_proxies"], "trusted_proxies");
   c.auth = detail::read_auth(r, root["auth"]);
   c.quota_store = detail::read_quota_store(r, root["quota_store"]);
   return c;

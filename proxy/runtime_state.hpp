@@ -10,6 +10,7 @@
 #include "proxy/http/admission.hpp"
 #include "proxy/health/pool_live.hpp"
 #include "proxy/http/cache_runtime.hpp"
+#include "proxy/http/ip_connections.hpp"
 #include "proxy/observe/access_log.hpp"
 #include "proxy/observe/proxy_metrics.hpp"
 #include "proxy/routing/route_table.hpp"
@@ -33,6 +34,7 @@ struct process_state {
   access_log log;
   std::atomic<bool> draining{false};
   std::atomic<std::size_t> connections{0};
+  ip_connections per_ip;  // for limits.max_connections_per_ip
 };
 
 struct runtime_state {

@@ -6,9 +6,16 @@
 
 #include "config/config.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 namespace modelgate::proxy {
+
+/// How an upstream attempt failed, for passive ejection.
+enum class failure_kind {
+  error,    // connect timeout or error, reset, 5xx: counts toward consecutive_failures
+  refused,  // the connection was refused: ejects at once
+};
 
 struct outlier_state {
   using time_point = std::chrono::steady_clock::time_point;
@@ -33,6 +40,17 @@ inline bool record_failure(outlier_state& s, const config::outlier_detection& cf
   s.consecutive_failures = 0;
   s.ejected_until = now + cfg.base_ejection * std::min(s.ejections, 10u);
   return true;
+}
+
+/// A refused connection: nothing listens on the backend's port, the strongest sign it is gone
+/// (HAProxy's layer-4 observation). Ejects it at once, within the same share limits as
+/// record_failure(). Returns true when it ejects the backend.
+inline bool record_refusal(outlier_state& s, const config::outlier_detection& cfg,
+                           outlier_state::time_point now, std::size_t ejected_now,
+                           std::size_t pool_size) {
+  if (cfg.consecutive_failures == 0 || s.ejected(now)) return false;
+  s.consecutive_failures = std::max(s.consecutive_failures, cfg.consecutive_failures - 1);
+  return record_failure(s, cfg, now, ejected_now, pool_size);
 }
 
 inline void record_success(outlier_state& s) noexcept { s.consecutive_failures = 0; }

@@ -86,12 +86,16 @@ std::size_t pool_live::ejected_count(clock::time_point now) const noexcept {
   return n;
 }
 
-bool pool_live::record_failure(std::size_t b, clock::time_point now) {
+bool pool_live::record_failure(std::size_t b, clock::time_point now, failure_kind kind) {
   auto& s = backends_[b];
   auto ejected_now = ejected_count(now);
   std::lock_guard lock(s.outlier_mutex);
   s.failing.store(true, std::memory_order_relaxed);
-  if (!proxy::record_failure(s.outlier, cfg_.outliers, now, ejected_now, present_count())) return false;
+  const bool ejected =
+      kind == failure_kind::refused
+          ? proxy::record_refusal(s.outlier, cfg_.outliers, now, ejected_now, present_count())
+          : proxy::record_failure(s.outlier, cfg_.outliers, now, ejected_now, present_count());
+  if (!ejected) return false;
   s.ejected_until.store(ticks(s.outlier.ejected_until), std::memory_order_relaxed);
   s.ejections.fetch_add(1, std::memory_order_relaxed);
   s.failing.store(false, std::memory_order_relaxed);

@@ -74,7 +74,8 @@ class pool_live {
   void report_queue(std::size_t b, double depth, clock::time_point now) noexcept;
 
   /// Outcome of one upstream attempt for passive ejection. Returns true when it ejected `b`.
-  bool record_failure(std::size_t b, clock::time_point now);
+  /// A refused connection ejects at once (outlier.hpp, record_refusal).
+  bool record_failure(std::size_t b, clock::time_point now, failure_kind kind = failure_kind::error);
   void record_success(std::size_t b);
   std::size_t ejected_count(clock::time_point now) const noexcept;
 

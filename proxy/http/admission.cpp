@@ -1,5 +1,6 @@
 #include "proxy/http/admission.hpp"
 
+#include "proxy/http/address_bytes.hpp"
 #include "proxy/http/worker.hpp"
 #include "proxy/quota/store_error.hpp"
 
@@ -68,11 +69,6 @@ refusal make_refusal(const quota::decision& d) {
                  quota::response_headers(d)};
 }
 
-std::array<unsigned char, 16> v6_bytes(const asio::ip::address& a) {
-  if (a.is_v4()) return asio::ip::make_address_v6(asio::ip::v4_mapped, a.to_v4()).to_bytes();
-  return a.to_v6().to_bytes();
-}
-
 }  // namespace
 
 quota_state::quota_state(const config::proxy_config& cfg, prometheus::Registry& reg,
@@ -135,11 +131,7 @@ bool quota_state::peer_allowed(std::size_t listener, const tcp::socket& socket) 
   if (list.empty()) return true;
   boost::system::error_code ec;
   auto peer = socket.remote_endpoint(ec);
-  if (!ec) {
-    auto bytes = v6_bytes(peer.address());
-    for (const auto& c : list)
-      if (config::cidr_contains(c, bytes)) return true;
-  }
+  if (!ec && in_cidrs(list, peer.address())) return true;
   denied_connections[listener]->Increment();
   spdlog::debug("listener {}: closed a connection from {} (not in allow_cidrs)", listener,
                 ec ? std::string("unknown") : peer.address().to_string());
@@ -186,6 +178,17 @@ asio::awaitable<bool> send_refusal(downstream& d, const refusal& r, std::string_
   for (const auto& h : r.headers) extra.set(h.name, h.value);
   // Not a coroutine: a temporary inside a co_await expression is what GCC 12 destroys twice.
   return d.send_json_error(r.status, r.label, r.message, request_id, keep_alive, std::move(extra));
+}
+
+std::optional<refusal> request_admission::check_key(const worker_view& w, const request& req,
+                                                    bool may_be_public) const {
+  const auto& st = w.state->quota;
+  if (!st.enabled() || may_be_public) return std::nullopt;
+  const auto presented =
+      quota::extract_api_key(req[http::field::authorization], req["x-api-key"]);
+  if (presented && st.keys.find(*presented)) return std::nullopt;
+  (presented ? st.unknown_key : st.missing_key)->Increment();
+  return make_refusal(quota::decision::reject(quota::reject_reason::unauthorized));
 }
 
 asio::awaitable<std::optional<refusal>> request_admission::admit(

@@ -103,6 +103,13 @@ class request_admission {
  public:
   using request = boost::beast::http::request<boost::beast::http::string_body>;
 
+  /// Before the body is read: a request that must carry an API key and has none, or an unknown
+  /// one, is refused here (401), so a keyless client costs no body read, no `100 Continue` and no
+  /// JSON parse. `may_be_public`: the route is public, or may turn out public once the body
+  /// names the model; then the key is left to admit(). Counts the refusal.
+  std::optional<refusal> check_key(const worker_view& w, const request& req,
+                                   bool may_be_public) const;
+
   /// After the route matched. nullopt: go on (admitted, no keys configured, or a public route);
   /// otherwise the 401/403/429/503 to send.
   asio::awaitable<std::optional<refusal>> admit(worker_view& w, const request& req,
@@ -120,6 +127,10 @@ class request_admission {
     if (!state_) return std::nullopt;
     return std::string_view(state_->keys.keys()[key_index_].id);
   }
+
+  /// The response's usage will be read (the key has a token quota): the upstream must answer
+  /// uncompressed, or the usage would be hidden.
+  bool reads_usage() const noexcept { return ticket_ && ticket_->limits.limits_tokens(); }
 
   /// Adds the x-ratelimit-* headers and chooses how usage is read (JSON or SSE).
   void on_response_header(boost::beast::http::response_header<>& res);

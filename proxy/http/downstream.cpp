@@ -3,6 +3,8 @@
 #include "proxy/http/client_cert.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -93,13 +95,13 @@ asio::awaitable<bool> downstream::send_json_error(unsigned status, std::string_v
   res.set(http::field::content_type, "application/json");
   if (!request_id.empty()) res.set("x-request-id", request_id);
   for (const auto& h : extra) res.set(h.name_string(), h.value());
-  std::string body = "{\"error\":{\"code\":";
-  body += std::to_string(status);
-  body += ",\"type\":\"";
-  body += type;
-  body += "\",\"message\":\"";
-  body += message;
-  body += "\"}}\n";
+  // Boost.JSON escapes what a message may hold (quotes, backslashes, control characters).
+  boost::json::object error;
+  error["code"] = status;
+  error["type"] = type;
+  error["message"] = message;
+  std::string body = boost::json::serialize(boost::json::object{{"error", std::move(error)}});
+  body += '\n';
   res.body() = std::move(body);
   res.keep_alive(keep_alive);
   res.prepare_payload();

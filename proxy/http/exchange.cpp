@@ -1,8 +1,10 @@
 #include "proxy/http/exchange.hpp"
 
+#include "proxy/http/address_bytes.hpp"
 #include "proxy/http/admission.hpp"
 #include "proxy/http/cache_stage.hpp"
 #include "proxy/http/header_rewrite.hpp"
+#include "proxy/http/request_target.hpp"
 #include "proxy/health/retry.hpp"
 #include "proxy/http/upstream_steps.hpp"
 #include "proxy/http/worker.hpp"
@@ -31,6 +33,9 @@ constexpr auto tok = asio::as_tuple(asio::use_awaitable);
 using clock = std::chrono::steady_clock;
 using response_parser = http::response_parser<http::buffer_body>;
 constexpr std::uint32_t max_upstream_header_bytes = 64 * 1024;
+// Read buffers hold at most a header section plus this: a pipelined request's start, a chunk-size
+// line with its extensions, or trailers.
+constexpr std::size_t read_buffer_margin = 8 * 1024;
 
 double seconds_since(clock::time_point t) {
   return std::chrono::duration<double>(clock::now() - t).count();
@@ -59,6 +64,11 @@ class exchange_op {
     const auto& lim = st_.cfg.limit;
     parser_.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(lim.max_header_bytes, UINT32_MAX)));
     parser_.body_limit(lim.max_body_bytes);
+    // Past the header section only a chunk-size line or the trailers wait in the read buffer (a
+    // body goes straight into the parser's string): bounding the buffer bounds chunk extensions
+    // and trailers, which Beast otherwise buffers until their line ends (300 MiB of extension
+    // bytes took 537 MB).
+    d_.buffer.max_size(lim.max_header_bytes + read_buffer_margin);
 
     d_.deadline.expires_after(lim.header_timeout);
     auto [ec, n] = co_await http::async_read_header(d_.stream, d_.buffer, parser_, tok);
@@ -67,7 +77,8 @@ class exchange_op {
       if (d_.deadline.expired()) co_return co_await fail(proxy_errc::header_timeout, false);
       // wait_for_data saw bytes of this request: leaving now is an abort, not a quiet close.
       if (client_gone(ec)) co_return client_aborted();
-      if (ec == http::error::header_limit) co_return co_await fail(proxy_errc::header_too_large, false);
+      if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
+        co_return co_await fail(proxy_errc::header_too_large, false);
       // Beast checks a declared Content-Length against the body limit while parsing the header.
       if (ec == http::error::body_limit) co_return co_await fail(proxy_errc::body_too_large, false);
       if (ec == http::error::bad_content_length || ec == http::error::bad_transfer_encoding)
@@ -79,11 +90,28 @@ class exchange_op {
     if (auto id = req["x-request-id"]; acceptable_request_id(id)) request_id_ = id;
     else request_id_ = w_.next_request_id();
     if (auto e = check_request_header(req)) co_return co_await fail(*e, false);
+    if (auto e = adopt_target(req)) co_return co_await fail(*e, false);
     if (auto cl = parser_.content_length(); cl && *cl > lim.max_body_bytes)
       co_return co_await fail(proxy_errc::body_too_large, false);
     // Only a chunked body can carry trailers, which the parser files among the header fields.
     std::optional<http::fields> header_section;
     if (req.chunked()) header_section.emplace(req);
+
+    // Route and check the key on the header alone where the routes allow it: a keyless client
+    // then costs no body read, no 100 Continue and no JSON parse. An answer sent before the body
+    // closes the connection (the unread body cannot be told from a next request).
+    const bool keep_if_answered_now = req.keep_alive() && parser_.is_done();
+    route_input in{req.target(), req[http::field::host], &req, std::nullopt};
+    bool may_be_public = false;
+    if (!st_.routes.needs_model()) {
+      route_ = st_.routes.match(in);
+      if (!route_) co_return co_await fail(proxy_errc::no_route, keep_if_answered_now);
+      may_be_public = st_.cfg.routes[*route_].is_public;
+    } else {
+      may_be_public = st_.routes.may_match_public(in);
+    }
+    if (auto no = admission_.check_key(*view_, req, may_be_public))
+      co_return co_await refuse(*no, keep_if_answered_now);
 
     if (!parser_.is_done()) {
       if (boost::beast::iequals(req[http::field::expect], "100-continue")) {
@@ -91,32 +119,80 @@ class exchange_op {
         auto [cec, cn] = co_await asio::async_write(d_.stream, asio::buffer(cont), tok);
         if (cec) co_return client_aborted();
       }
-      d_.deadline.expires_after(lim.request_timeout);
-      auto [bec, bn] = co_await http::async_read(d_.stream, d_.buffer, parser_, tok);
-      bytes_in_ += bn;
-      if (bec) {
-        if (d_.deadline.expired()) co_return co_await fail(proxy_errc::body_timeout, false);
+      if (auto bec = co_await read_body()) {
+        if (bec == proxy_errc::body_timeout) co_return co_await fail(proxy_errc::body_timeout, false);
         if (bec == http::error::body_limit) co_return co_await fail(proxy_errc::body_too_large, false);
+        if (bec == http::error::buffer_overflow)
+          co_return co_await fail(proxy_errc::chunk_metadata_too_large, false);
         if (client_gone(bec)) co_return client_aborted();
         co_return co_await fail(proxy_errc::bad_request, false);
       }
-      d_.deadline.disarm();
     }
     if (header_section) drop_trailer_fields(req, *header_section);
 
     lazy_json body(req.body());
     const request_view view{req.target(), req, d_.client_ip, body};
-    route_input in{req.target(), req[http::field::host], &req, std::nullopt};
     std::optional<std::string> model;
-    if (st_.routes.needs_model() && (model = requested_model(view))) in.model = *model;
-    route_ = st_.routes.match(in);
-    if (!route_) co_return co_await fail(proxy_errc::no_route, req.keep_alive());
-    if (auto no = co_await admission_.admit(*view_, req, st_.cfg.routes[*route_], view, model)) {
-      status_ = no->status;
-      error_ = no->label;
-      co_return co_await admission_.refuse(st_, d_, *no, request_id_, req.keep_alive());
+    if (st_.routes.needs_model()) {
+      // Built afresh: dropping the trailers may have moved the header fields `in` pointed into.
+      route_input with_model{req.target(), req[http::field::host], &req, std::nullopt};
+      if ((model = requested_model(view))) with_model.model = *model;
+      route_ = st_.routes.match(with_model);
+      if (!route_) co_return co_await fail(proxy_errc::no_route, req.keep_alive());
     }
+    if (auto no = co_await admission_.admit(*view_, req, st_.cfg.routes[*route_], view, model))
+      co_return co_await refuse(*no, req.keep_alive());
     co_return co_await forward(view);
+  }
+
+  // The peer is another proxy the config trusts with the forwarding headers it sends.
+  bool trusted_peer() const {
+    const auto& trusted = st_.cfg.trusted_proxies;
+    if (trusted.empty()) return false;
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(d_.client_ip, ec);
+    return !ec && in_cidrs(trusted, address);
+  }
+
+  // RFC 9112 §3.2: origin-form, or absolute-form made origin-form with its authority as Host;
+  // paths an upstream could read differently from the route table are refused.
+  std::optional<proxy_errc> adopt_target(http::request<http::string_body>& req) {
+    auto v = check_request_target(req.method(), req.target());
+    if (v.error) return v.error;
+    if (v.origin_form) {
+      req.target(*v.origin_form);
+      req.set(http::field::host, v.authority);
+    }
+    return std::nullopt;
+  }
+
+  // The body within limits.body_timeout plus one second per min_body_rate bytes received, and
+  // never past the request's deadline: an upload at any useful speed goes on, a trickle of a byte
+  // every few seconds does not hold its connection. Beast's error, or proxy_errc::body_timeout.
+  asio::awaitable<boost::system::error_code> read_body() {
+    const auto& lim = st_.cfg.limit;
+    const auto began = clock::now();
+    const auto last = start_ + lim.request_timeout;
+    std::uint64_t got = 0;
+    while (!parser_.is_done()) {
+      auto allowance = lim.body_timeout;
+      if (lim.min_body_rate > 0) allowance += std::chrono::seconds(got / lim.min_body_rate);
+      d_.deadline.expires_at(std::min(began + allowance, last));
+      auto [ec, n] = co_await http::async_read_some(d_.stream, d_.buffer, parser_, tok);
+      got += n;
+      bytes_in_ += n;
+      if (!ec) continue;
+      d_.deadline.disarm();
+      co_return d_.deadline.expired() ? make_error_code(proxy_errc::body_timeout) : ec;
+    }
+    d_.deadline.disarm();
+    co_return boost::system::error_code{};
+  }
+
+  asio::awaitable<bool> refuse(const refusal& no, bool keep_alive) {
+    status_ = no.status;
+    error_ = no.label;
+    co_return co_await admission_.refuse(st_, d_, no, request_id_, keep_alive);
   }
 
   // What one pool made of the request: a relayed response, an error to send, or a reason to try
@@ -148,7 +224,11 @@ class exchange_op {
       co_return early.keep;
     }
 
-    prepare_upstream_request(req, forward_context{d_.client_ip, d_.tls, request_id_, d_.client_cert});
+    forward_context ctx{d_.client_ip, d_.tls, request_id_, d_.client_cert};
+    ctx.trusted_peer = trusted_peer();
+    prepare_upstream_request(req, ctx);
+    // The usage is read from the response for the token quota: a compressed one would hide it.
+    if (admission_.reads_usage()) req.set(http::field::accept_encoding, "identity");
     req.version(11);
     req.prepare_payload();
 
@@ -195,9 +275,12 @@ class exchange_op {
                                  live.active.load(std::memory_order_relaxed));
     };
     // The attempt on `b` failed in a way that counts against it (outlier ejection).
-    auto failed_on = [&](std::size_t b) {
+    auto failed_on = [&](std::size_t b, failure_kind kind = failure_kind::error) {
       pm.backends[b].retries->Increment();
-      if (live.record_failure(b, clock::now()))
+      if (!live.record_failure(b, clock::now(), kind)) return;
+      if (kind == failure_kind::refused)
+        spdlog::warn("pool {}: backend {} ejected: connection refused", pcfg.name, pcfg.backends[b].label());
+      else
         spdlog::warn("pool {}: backend {} ejected after {} consecutive failures", pcfg.name,
                      pcfg.backends[b].label(), pcfg.outliers.consecutive_failures);
     };
@@ -228,9 +311,15 @@ class exchange_op {
       if (cec) {
         last = cec == proxy_errc::upstream_connect_timeout ? proxy_errc::upstream_connect_timeout
                                                             : proxy_errc::upstream_connect_failed;
-        failed_on(b);
+        // Nothing listens: the strongest sign the backend is gone (HAProxy's layer-4
+        // observation), so it leaves the rotation at once rather than after a failure streak.
+        failed_on(b, cec == asio::error::connection_refused ? failure_kind::refused : failure_kind::error);
         move_on(b);
-        if (policy.on_connect_failure && may_retry()) continue;
+        // A connect that failed reached no application: always safe to repeat, and outside the
+        // retry budget, which guards sick backends against extra load this attempt never made
+        // (12 clients spent the budget at once on a killed backend and got 502s).
+        if (policy.on_connect_failure && tries < policy.attempts && tried.count() < live.size())
+          continue;
         co_return pool_outcome{give_up, false, last};
       }
       upstream_ = pcfg.backends[b].label();

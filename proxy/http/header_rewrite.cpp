@@ -37,6 +37,8 @@ void strip_hop_by_hop(http::fields& fields, bool keep_transfer_encoding) {
   }
   for (const auto& name : named) {
     if (keep_transfer_encoding && boost::beast::iequals(name, "transfer-encoding")) continue;
+    if (boost::beast::iequals(name, "host") || boost::beast::iequals(name, "content-length"))
+      continue;
     fields.erase(name);
   }
   static constexpr std::array fixed = {
@@ -74,7 +76,9 @@ std::optional<proxy_errc> check_request_header(const http::request_header<>& hea
   const bool coded = header.count(http::field::transfer_encoding) > 0;
   if (coded && header.version() < 11) return proxy_errc::ambiguous_framing;
   // Routing reads the first Host; an upstream may read another.
-  if (header.count(http::field::host) > 1) return proxy_errc::bad_request;
+  const auto hosts = header.count(http::field::host);
+  if (hosts > 1) return proxy_errc::bad_request;
+  if (hosts == 0 && header.version() >= 11) return proxy_errc::missing_host;
   if (header.method() == http::verb::trace) {
     auto length = trim(header[http::field::content_length]);
     if (coded || length.find_first_not_of('0') != std::string_view::npos)
@@ -94,16 +98,25 @@ void drop_trailer_fields(http::fields& fields, const http::fields& header_sectio
 void prepare_upstream_request(http::fields& fields, const forward_context& ctx) {
   strip_hop_by_hop(fields, /*keep_transfer_encoding=*/false);
   fields.erase(http::field::expect);
-  auto xff = fields.find("x-forwarded-for");
-  if (xff != fields.end() && !trim(xff->value()).empty()) {
-    std::string value(trim(xff->value()));
-    value += ", ";
-    value += ctx.client_ip;
-    fields.set("x-forwarded-for", value);
+  if (ctx.trusted_peer) {
+    auto xff = fields.find("x-forwarded-for");
+    if (xff != fields.end() && !trim(xff->value()).empty()) {
+      std::string value(trim(xff->value()));
+      value += ", ";
+      value += ctx.client_ip;
+      fields.set("x-forwarded-for", value);
+    } else {
+      fields.set("x-forwarded-for", ctx.client_ip);
+    }
+    if (fields.count("x-forwarded-proto") == 0) fields.set("x-forwarded-proto", ctx.tls ? "https" : "http");
+    if (fields.count("x-real-ip") == 0) fields.set("x-real-ip", ctx.client_ip);
   } else {
     fields.set("x-forwarded-for", ctx.client_ip);
+    fields.set("x-real-ip", ctx.client_ip);
+    fields.set("x-forwarded-proto", ctx.tls ? "https" : "http");
+    fields.erase("x-forwarded-host");
+    fields.erase(http::field::forwarded);
   }
-  fields.set("x-forwarded-proto", ctx.tls ? "https" : "http");
   fields.set("x-request-id", ctx.request_id);
   if (ctx.client_cert.empty()) fields.erase("x-forwarded-client-cert");
   else fields.set("x-forwarded-client-cert", ctx.client_cert);

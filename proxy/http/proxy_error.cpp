@@ -28,6 +28,13 @@ const proxy_error_info& describe(proxy_errc e) noexcept {
       {status::service_unavailable, "draining", "the proxy is shutting down", false, 1},
       {status::service_unavailable, "no_healthy_backend", "no healthy backend for this route", true, 1},
       {status::service_unavailable, "circuit_open", "every backend is at its concurrency limit", true, 1},
+      {status::bad_request, "bad_target",
+       "invalid request target (dot-segments, encoded '/', '.' or backslash, and fragments are "
+       "refused)",
+       false},
+      {status::bad_request, "missing_host", "an HTTP/1.1 request needs a Host header", false},
+      {status::bad_request, "chunk_metadata_too_large", "chunk extensions or trailers too large",
+       false},
   };
   auto i = static_cast<std::size_t>(e);
   return i < std::size(table) ? table[i] : table[0];

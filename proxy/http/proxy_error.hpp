@@ -27,6 +27,10 @@ enum class proxy_errc {
   draining,
   no_healthy_backend,         // every backend of the pool is down and panic mode is off
   circuit_open,               // every candidate backend is at max_inflight_per_backend
+  bad_target,                 // request-target neither origin-, absolute- nor asterisk-form, or
+                              // a path with dot-segments or encoded separators (RFC 9112 §3.2)
+  missing_host,               // an HTTP/1.1 request without Host (RFC 9112 §3.2)
+  chunk_metadata_too_large,   // chunk extensions or trailers past the read buffer's bound
 };
 
 struct proxy_error_info {

@@ -16,9 +16,10 @@ class session final : public session_base {
  public:
   // `tls` is the listener's context of the generation that accepted the connection; holding it
   // keeps it alive after a reload brings a new certificate.
-  session(worker& w, tcp::socket socket, std::shared_ptr<ssl::context> tls, std::string client_ip)
+  session(worker& w, tcp::socket socket, std::shared_ptr<ssl::context> tls, std::string client_ip,
+          ip_connections::slot slot)
       : w_(w), tls_(std::move(tls)), d_(std::move(socket), tls_.get(), std::move(client_ip)),
-        active_(w.state().metrics.downstream_active) {
+        active_(w.state().metrics.downstream_active), slot_(std::move(slot)) {
     w_.process().connections.fetch_add(1, std::memory_order_relaxed);
     active_.Increment();
     w_.state().metrics.downstream_accepted.Increment();
@@ -64,17 +65,17 @@ class session final : public session_base {
   std::shared_ptr<ssl::context> tls_;
   downstream d_;
   prometheus::Gauge& active_;
+  ip_connections::slot slot_;
   bool idle_ = false;
 };
 
 }  // namespace
 
-void start_session(worker& w, tcp::socket socket, std::size_t listener_index) {
-  boost::system::error_code ec;
-  auto remote = socket.remote_endpoint(ec);
-  std::string client_ip = ec ? std::string("unknown") : remote.address().to_string();
+void start_session(worker& w, tcp::socket socket, std::size_t listener_index,
+                   std::string client_ip, ip_connections::slot slot) {
   auto tls = w.state().listener_tls[listener_index];
-  auto s = std::make_unique<session>(w, std::move(socket), std::move(tls), std::move(client_ip));
+  auto s = std::make_unique<session>(w, std::move(socket), std::move(tls), std::move(client_ip),
+                                     std::move(slot));
   // The coroutine owns the session: it lives exactly as long as the connection.
   asio::co_spawn(
       w.io(), [s = std::move(s)]() mutable -> asio::awaitable<void> { co_await s->run(); },

@@ -62,6 +62,9 @@ boost::system::error_code slot_target(const pool_live& live, std::size_t b, slot
 
 upstream_conn::upstream_conn(const any_stream::executor_type& ex, std::size_t backend_index)
     : stream(ex),
+      // Bounded like the client side: a response header section (64 KiB) plus a chunk-size line
+      // or trailers; an upstream cannot make the proxy buffer a line without end.
+      buffer(80 * 1024),
       deadline(ex, [this] {
         boost::system::error_code ignored;
         stream.socket().cancel(ignored);

@@ -125,9 +125,18 @@ asio::awaitable<void> worker::accept_loop(worker_acceptor* entry) {
       continue;  // the socket closes here
     }
     if (!st.quota.peer_allowed(*listener_index, socket)) continue;  // closes it, counted
+    boost::system::error_code peer_ec;
+    const auto peer = socket.remote_endpoint(peer_ec);
+    if (peer_ec) continue;  // already gone
+    auto slot = process_.per_ip.try_add(peer.address(), st.cfg.limit.max_connections_per_ip);
+    if (!slot) {
+      st.metrics.downstream_rejected_per_ip.Increment();
+      continue;  // the socket closes here
+    }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    start_session(*this, std::move(socket), *listener_index);
+    start_session(*this, std::move(socket), *listener_index, peer.address().to_string(),
+                  std::move(*slot));
   }
   // Free the slot of a listener that is gone for good (drain closes but keeps them all).
   for (auto& a : acceptors_)

@@ -100,8 +100,9 @@ class worker {
   std::mt19937_64 rng_;
 };
 
-/// Runs a connection accepted on listener `listener_index` of the current generation until it
-/// closes.
-void start_session(worker& w, tcp::socket socket, std::size_t listener_index);
+/// Runs a connection from `client_ip` accepted on listener `listener_index` of the current
+/// generation until it closes; `slot` counts it against max_connections_per_ip meanwhile.
+void start_session(worker& w, tcp::socket socket, std::size_t listener_index,
+                   std::string client_ip, ip_connections::slot slot);
 
 }  // namespace modelgate::proxy

@@ -31,6 +31,11 @@ proxy_metrics::proxy_metrics(const config::proxy_config& cfg,
       downstream_rejected(counter(*reg, "modelgate_downstream_connections_rejected_total",
                                   "Client connections closed at once because max_connections was reached")
                               .Add({})),
+      downstream_rejected_per_ip(
+          counter(*reg, "modelgate_downstream_connections_rejected_per_ip_total",
+                  "Client connections closed at once because their address had "
+                  "limits.max_connections_per_ip open")
+              .Add({})),
       tls_handshake_failures(counter(*reg, "modelgate_tls_handshake_failures_total",
                                      "Client TLS handshakes that failed or timed out")
                                  .Add({})),

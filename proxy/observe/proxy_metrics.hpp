@@ -56,6 +56,7 @@ class proxy_metrics {
   prometheus::Gauge& downstream_active;
   prometheus::Counter& downstream_accepted;
   prometheus::Counter& downstream_rejected;
+  prometheus::Counter& downstream_rejected_per_ip;
   prometheus::Counter& tls_handshake_failures;
   prometheus::Counter& bytes_received;
   prometheus::Counter& bytes_sent;

@@ -32,6 +32,10 @@ class route_table {
     return match(route_input{target, {}, nullptr, std::nullopt});
   }
 
+  /// Before the model is known: true when a `public: true` route could match `in` whatever its
+  /// model turns out to be (so an API key cannot be required yet).
+  bool may_match_public(const route_input& in) const;
+
   /// True when some route matches on the model, so the caller must extract it.
   bool needs_model() const noexcept { return needs_model_; }
 

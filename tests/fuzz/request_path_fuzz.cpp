@@ -13,6 +13,7 @@
 //    aside): nothing smuggled in through chunked trailers.
 
 #include "proxy/http/header_rewrite.hpp"
+#include "proxy/http/request_target.hpp"
 #include "proxy/routing/request_keys.hpp"
 #include "proxy/routing/route_table.hpp"
 
@@ -141,10 +142,13 @@ std::vector<std::string> connection_options(const http::fields& f) {
 
 bool proxy_sets(std::string_view name) {
   for (std::string_view own : {"x-forwarded-for", "x-forwarded-proto", "x-request-id", "content-length",
-                               "x-forwarded-client-cert"})
+                               "x-forwarded-client-cert", "x-real-ip"})
     if (iequals(name, own)) return true;
   return false;
 }
+
+// End-to-end fields a Connection option cannot remove: routing needs Host, framing Content-Length.
+bool end_to_end(std::string_view name) { return iequals(name, "host") || iequals(name, "content-length"); }
 
 // Hop-by-hop fields, and Expect: the proxy has read the body already.
 bool never_forwarded(std::string_view name) {
@@ -173,7 +177,7 @@ void hash_keys(const proxy::request_view& view) {
 void check_upstream(const http::request<http::string_body>& up, const field_list& header,
                     const std::vector<std::string>& options, const std::string& method,
                     const std::string& target, const std::string& body,
-                    const std::string& request_id, bool tls) {
+                    const std::string& request_id, bool tls, bool trusted_peer) {
   std::ostringstream wire;
   wire << up;
   const std::string bytes = wire.str();
@@ -195,7 +199,8 @@ void check_upstream(const http::request<http::string_body>& up, const field_list
     check(proxy_sets(name) || has_field(header, name, f.value()),
           "every upstream field came from the client's header section");
     for (const auto& o : options)
-      check(proxy_sets(name) || !iequals(name, o), "fields named in Connection are removed");
+      check(proxy_sets(name) || end_to_end(name) || !iequals(name, o),
+            "fields named in Connection are removed");
     if (f.name() == http::field::host) ++hosts;
     if (f.name() == http::field::content_length) ++lengths;
   }
@@ -210,6 +215,12 @@ void check_upstream(const http::request<http::string_body>& up, const field_list
         "X-Forwarded-Client-Cert is the proxy's only");
   auto xff = m["x-forwarded-for"];
   check(m.count("x-forwarded-for") == 1 && xff.ends_with(client_ip), "X-Forwarded-For appended");
+  // Only a trusted proxy's forwarding headers pass; a client's are replaced or removed.
+  if (!trusted_peer) {
+    check(xff == client_ip && m["x-real-ip"] == client_ip, "a client's X-Forwarded-For/X-Real-IP replaced");
+    check(m.count("forwarded") == 0 && m.count("x-forwarded-host") == 0,
+          "a client's Forwarded/X-Forwarded-Host removed");
+  }
 }
 
 // One request as read_and_forward() handles it; true when the connection would read another.
@@ -224,6 +235,14 @@ bool exchange(std::string_view& in, std::uint64_t n) {
                                ? std::string(req["x-request-id"])
                                : proxy::format_request_id(0, n);
   if (proxy::check_request_header(req)) return false;
+  const auto target_verdict = proxy::check_request_target(req.method(), req.target());
+  if (target_verdict.error) return false;
+  if (target_verdict.origin_form) {
+    req.target(*target_verdict.origin_form);
+    req.set(http::field::host, target_verdict.authority);
+  }
+  check(req.target() == "*" || (req.target().starts_with('/') && proxy::path_is_canonical(req.target())),
+        "an accepted target is origin-form without dot-segments or encoded separators");
   if (auto cl = p.content_length(); cl && *cl > max_body_bytes) return false;
   std::optional<http::fields> header_section;
   if (req.chunked()) header_section.emplace(req);
@@ -246,11 +265,12 @@ bool exchange(std::string_view& in, std::uint64_t n) {
   const std::string method(req.method_string()), target(req.target()), body(req.body());
   const auto options = connection_options(req);
   const bool tls = n % 2 == 1;
-  proxy::prepare_upstream_request(
-      req, proxy::forward_context{client_ip, tls, request_id, tls ? verified_cert : std::string_view()});
+  proxy::forward_context ctx{client_ip, tls, request_id, tls ? verified_cert : std::string_view()};
+  ctx.trusted_peer = n >= 2;  // the first two requests come from a client, the others a proxy
+  proxy::prepare_upstream_request(req, ctx);
   req.version(11);
   req.prepare_payload();
-  check_upstream(req, header, options, method, target, body, request_id, tls);
+  check_upstream(req, header, options, method, target, body, request_id, tls, ctx.trusted_peer);
   return keep;
 }
 

@@ -245,3 +245,49 @@ TEST_F(QuotaTest, CacheHitsAreKeyedByKeyIdAndStillCountedByTheQuota) {
   EXPECT_EQ(cl.post("/v1/infer", "{\"x\":1}").result_int(), 401) << "no key: no cached answer";
   EXPECT_EQ(upstream.requests(), 1u);
 }
+
+// Issue 14: a keyless 8 MiB JSON body was read (after a 100 Continue) and parsed before its 401.
+// Now the key is checked on the header alone: no 100 Continue, no body read, the connection
+// closed (its unread body cannot be told from a next request).
+TEST_F(QuotaTest, AKeylessRequestIsRefusedBeforeItsBodyIsRead) {
+  auto c = config();
+  // A model route makes routing need the body; the key check must still come first.
+  c.more_routes = "  - { path_prefix: /v2/, model: [m], pool: text }\n";
+  c.extra_yaml = public_route + auth_yaml("");
+  start(c);
+  for (const char* target : {"/v1/chat/completions", "/v2/infer"}) {
+    SCOPED_TRACE(target);
+    auto cl = client();
+    cl.write_raw(std::string("POST ") + target +
+                 " HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+                 "Content-Length: 8388608\r\nExpect: 100-continue\r\n\r\n");
+    auto res = cl.read_response();  // within the client's 3 s: nothing of the body was sent
+    EXPECT_EQ(res.result_int(), 401);
+    EXPECT_FALSE(res.keep_alive());
+    EXPECT_TRUE(cl.wait_closed(2s));
+  }
+  // A public route still reads its body without a key.
+  auto cl = client();
+  EXPECT_EQ(cl.post("/public/x", R"({"model":"m"})").result_int(), 200);
+  EXPECT_EQ(upstream.last_request().body, R"({"model":"m"})");
+  EXPECT_EQ(upstream.requests(), 1u);
+  EXPECT_EQ(metric("modelgate_auth_rejections_total{reason=\"missing_key\"}"), 2.0);
+}
+
+// Issue 14: `max_tokens: 1, max_completion_tokens: 4096, stream: true` was reserved (and, with no
+// usage in the stream, charged) 1 token; the prompt never counted; a gzip response hid usage.
+TEST_F(QuotaTest, TheReservationCoversTheLargerLimitAndThePrompt) {
+  auto c = config();
+  c.extra_yaml = auth_yaml("{ tokens_per_minute: 10000 }");
+  start(c);
+  auto cl = client();
+  const std::string prompt(400, 'p');  // 100 tokens at four characters a token
+  auto res = cl.post("/v1/chat/completions",
+                     R"({"max_tokens":1,"max_completion_tokens":4096,"stream":true,"prompt":")" +
+                         prompt + R"("})",
+                     {{"Authorization", bearer_a}, {"Accept-Encoding", "gzip, br"}});
+  ASSERT_EQ(res.result_int(), 200);
+  EXPECT_EQ(header(res, "x-ratelimit-remaining-tokens"), std::to_string(10000 - 4096 - 100));
+  EXPECT_EQ(upstream.last_request().value("accept-encoding"), "identity")
+      << "usage must come back readable";
+}

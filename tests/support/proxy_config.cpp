@@ -15,6 +15,7 @@ std::string proxy_config::to_yaml() const {
   y += "  idle_timeout: " + idle_timeout + "\n";
   y += "  request_timeout: " + request_timeout + "\n";
   y += "  max_connections: " + max_connections + "\n";
+  y += limits_yaml;
   y += "access_log: { path: " + access_log + " }\n";
   y += "drain_timeout: " + drain_timeout + "\n";
   y += "pools:\n  - name: text\n    backends:\n";

@@ -24,6 +24,7 @@ struct proxy_config {
   std::string idle_timeout = "60s";
   std::string request_timeout = "300s";
   std::string max_connections = "10000";
+  std::string limits_yaml;  // more keys of `limits`, each line indented by 2 spaces
   std::string access_log = "stdout";
   std::string drain_timeout = "5s";
   std::string connect_timeout = "2s";

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <regex>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 #include "tests/support/http_client.hpp"
@@ -57,13 +58,20 @@ proxy_process::~proxy_process() {
 std::string proxy_process::stdout_log() const { return read_file(out_path_); }
 std::string proxy_process::stderr_log() const { return read_file(err_path_); }
 
-std::size_t proxy_process::rss_bytes() const {
-  std::ifstream status("/proc/" + std::to_string(child_.pid()) + "/status");
+namespace {
+// A "Name: N kB" line of /proc/PID/status, in bytes.
+std::size_t status_kib(pid_t pid, std::string_view name) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // "N kB"
+    if (line.starts_with(name) && line.size() > name.size() && line[name.size()] == ':')
+      return std::stoull(line.substr(name.size() + 1)) * 1024;
   return 0;
 }
+}  // namespace
+
+std::size_t proxy_process::rss_bytes() const { return status_kib(child_.pid(), "VmRSS"); }
+std::size_t proxy_process::peak_rss_bytes() const { return status_kib(child_.pid(), "VmHWM"); }
 
 std::string proxy_process::describe() const {
   return "---- modelgate stderr (tail) ----\n" + tail(stderr_log(), 40) +

@@ -49,6 +49,8 @@ class proxy_process {
   bool running() { return child_.running(); }
   /// Resident set size (VmRSS of /proc/PID/status) in bytes; 0 when it cannot be read.
   std::size_t rss_bytes() const;
+  /// Peak resident set size (VmHWM) in bytes; 0 when it cannot be read.
+  std::size_t peak_rss_bytes() const;
 
   std::string stdout_log() const;
   std::string stderr_log() const;

@@ -424,3 +424,21 @@ TEST(Balancer, BoundedLoadsNeverExceededUnderSkewedKeys) {
   EXPECT_GT(placements, 45'000u);
   EXPECT_GT(spilled, 0u);
 }
+
+// Issue 14: a killed backend kept its place in the rotation until it had failed
+// consecutive_failures times; a refused connection now takes it out at once.
+TEST(Balancer, ARefusedConnectionEjectsAtOnceWithinTheShare) {
+  auto cfg = make_pool({1, 1, 1});
+  cfg.outliers.consecutive_failures = 5;
+  cfg.outliers.base_ejection = 10s;
+  cfg.outliers.max_ejected_share = 0.5;
+  pool_live live(cfg);
+  balancer bal(live, 1);
+  EXPECT_FALSE(live.record_failure(0, t0)) << "an ordinary failure only starts a streak";
+  EXPECT_TRUE(live.record_failure(1, t0, failure_kind::refused));
+  auto c = pick_counts(bal, 20, std::nullopt, {}, t0 + 1s);
+  EXPECT_EQ(c.count(1), 0u);
+  // The share still holds: a second refusal may not eject a second of three backends.
+  EXPECT_FALSE(live.record_failure(2, t0, failure_kind::refused));
+  EXPECT_EQ(live.ejected_count(t0 + 1s), 1u);
+}

@@ -46,12 +46,70 @@ TEST(HeaderRewrite, ForwardingHeaders) {
   EXPECT_EQ(f["x-request-id"], "abc");
   EXPECT_EQ(f.count(http::field::expect), 0u);
 
+  // From an untrusted client, its own forwarding headers are replaced or dropped: a backend
+  // reading the first X-Forwarded-For address, X-Real-IP or Forwarded would believe the forgery.
   http::fields g;
   g.set("X-Forwarded-For", "1.2.3.4");
   g.set("X-Forwarded-Proto", "https");  // a client cannot claim TLS it did not use
+  g.set("X-Real-IP", "1.2.3.4");
+  g.set("X-Forwarded-Host", "admin.internal");
+  g.set("Forwarded", "for=1.2.3.4;host=admin.internal");
   prepare_upstream_request(g, {"10.0.0.7", false, "id"});
-  EXPECT_EQ(g["x-forwarded-for"], "1.2.3.4, 10.0.0.7");
+  EXPECT_EQ(g["x-forwarded-for"], "10.0.0.7");
   EXPECT_EQ(g["x-forwarded-proto"], "http");
+  EXPECT_EQ(g["x-real-ip"], "10.0.0.7");
+  EXPECT_EQ(g.count("x-forwarded-host"), 0u);
+  EXPECT_EQ(g.count("forwarded"), 0u);
+}
+
+TEST(HeaderRewrite, ATrustedProxysForwardingHeadersAreKept) {
+  http::fields f;
+  f.set("X-Forwarded-For", "1.2.3.4");
+  f.set("X-Forwarded-Proto", "https");  // the proxy in front terminated TLS
+  f.set("X-Real-IP", "1.2.3.4");
+  f.set("X-Forwarded-Host", "api.example.com");
+  f.set("Forwarded", "for=1.2.3.4;proto=https");
+  forward_context ctx{"10.0.0.7", false, "id"};
+  ctx.trusted_peer = true;
+  prepare_upstream_request(f, ctx);
+  EXPECT_EQ(f["x-forwarded-for"], "1.2.3.4, 10.0.0.7");
+  EXPECT_EQ(f["x-forwarded-proto"], "https");
+  EXPECT_EQ(f["x-real-ip"], "1.2.3.4");
+  EXPECT_EQ(f["x-forwarded-host"], "api.example.com");
+  EXPECT_EQ(f["forwarded"], "for=1.2.3.4;proto=https");
+
+  http::fields bare;
+  prepare_upstream_request(bare, ctx);
+  EXPECT_EQ(bare["x-forwarded-for"], "10.0.0.7");
+  EXPECT_EQ(bare["x-forwarded-proto"], "http");
+  EXPECT_EQ(bare["x-real-ip"], "10.0.0.7");
+}
+
+// `Connection: host` once stripped Host, so the upstream routed on whatever it defaults to.
+TEST(HeaderRewrite, ConnectionCannotNameHostOrContentLength) {
+  http::fields f;
+  f.set(http::field::host, "api.example.com");
+  f.set(http::field::content_length, "5");
+  f.set(http::field::connection, "host, content-length, x-other");
+  f.set("x-other", "1");
+  strip_hop_by_hop(f, false);
+  EXPECT_EQ(f[http::field::host], "api.example.com");
+  EXPECT_EQ(f[http::field::content_length], "5");
+  EXPECT_EQ(f.count("x-other"), 0u);
+}
+
+TEST(HeaderRewrite, AnHttp11RequestNeedsExactlyOneHost) {
+  http::request_header<> h;
+  h.version(11);
+  h.method(http::verb::get);
+  EXPECT_EQ(check_request_header(h), proxy_errc::missing_host);
+  h.version(10);
+  EXPECT_EQ(check_request_header(h), std::nullopt);  // HTTP/1.0 may omit it
+  h.version(11);
+  h.insert(http::field::host, "a");
+  EXPECT_EQ(check_request_header(h), std::nullopt);
+  h.insert(http::field::host, "b");
+  EXPECT_EQ(check_request_header(h), proxy_errc::bad_request);
 }
 
 // Only the proxy says which client certificate was verified.
@@ -103,7 +161,7 @@ TEST(HeaderRewrite, RequestHeaderChecks) {
   using http::verb;
   EXPECT_EQ(check(verb::post, 11, {{"Host", "a"}, {"Content-Length", "5"}}), std::nullopt);
   EXPECT_EQ(check(verb::post, 10, {{"Content-Length", "5"}}), std::nullopt);
-  EXPECT_EQ(check(verb::post, 11, {{"Content-Length", "5"}, {"Content-Length", "6"}}),
+  EXPECT_EQ(check(verb::post, 11, {{"Host", "a"}, {"Content-Length", "5"}, {"Content-Length", "6"}}),
             proxy_errc::ambiguous_framing);
   // Routing read the first Host, an upstream may read the last.
   EXPECT_EQ(check(verb::get, 11, {{"Host", "a"}, {"Host", "internal"}}), proxy_errc::bad_request);
@@ -111,10 +169,11 @@ TEST(HeaderRewrite, RequestHeaderChecks) {
   // RFC 9112 §6.1: a transfer coding in HTTP/1.0 is faulty framing.
   EXPECT_EQ(check(verb::post, 10, {{"Transfer-Encoding", "chunked"}}), proxy_errc::ambiguous_framing);
   // A TRACE with content made prepare_payload() throw inside the exchange.
-  EXPECT_EQ(check(verb::trace, 11, {{"Content-Length", "5"}}), proxy_errc::bad_request);
-  EXPECT_EQ(check(verb::trace, 11, {{"Transfer-Encoding", "chunked"}}), proxy_errc::bad_request);
-  EXPECT_EQ(check(verb::trace, 11, {{"Content-Length", "0"}}), std::nullopt);
-  EXPECT_EQ(check(verb::trace, 11, {}), std::nullopt);
+  EXPECT_EQ(check(verb::trace, 11, {{"Host", "a"}, {"Content-Length", "5"}}), proxy_errc::bad_request);
+  EXPECT_EQ(check(verb::trace, 11, {{"Host", "a"}, {"Transfer-Encoding", "chunked"}}),
+            proxy_errc::bad_request);
+  EXPECT_EQ(check(verb::trace, 11, {{"Host", "a"}, {"Content-Length", "0"}}), std::nullopt);
+  EXPECT_EQ(check(verb::trace, 11, {{"Host", "a"}}), std::nullopt);
 }
 
 // Beast's parser files chunked trailer fields among the header fields; none may be forwarded.

@@ -83,3 +83,22 @@ TEST(RouteTable, HostMatchIgnoresThePortOfIpv6Literals) {
   EXPECT_EQ(t.match({"/", "localhost:8443", nullptr, {}}), 1u);
   EXPECT_EQ(t.match({"/", "[::2]:8443", nullptr, {}}), std::nullopt);
 }
+
+// Before the body names the model, a key can be required only when no public route could match.
+TEST(RouteTable, MayMatchPublicIgnoresOnlyTheModel) {
+  std::vector<modelgate::config::route> routes(3);
+  routes[0].path_prefix = "/v1/";
+  routes[0].models = {"free-model"};
+  routes[0].is_public = true;
+  routes[1].path_prefix = "/health";
+  routes[1].is_public = true;
+  routes[1].host = "internal";
+  routes[2].path_prefix = "/v1/";
+  route_table t(routes);
+  EXPECT_TRUE(t.may_match_public({"/v1/chat", "h", nullptr, std::nullopt}));
+  EXPECT_TRUE(t.may_match_public({"/health", "internal:80", nullptr, std::nullopt}));
+  EXPECT_FALSE(t.may_match_public({"/health", "other", nullptr, std::nullopt}));
+  EXPECT_FALSE(t.may_match_public({"/v2/x", "h", nullptr, std::nullopt}));
+  routes[0].is_public = false;
+  EXPECT_FALSE(route_table(routes).may_match_public({"/v1/chat", "h", nullptr, std::nullopt}));
+}
