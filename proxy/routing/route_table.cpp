@@ -56,9 +56,9 @@ std::optional<std::size_t> route_table::match(const route_input& in) const {
 
 bool route_table::may_match_public(const route_input& in) const {
   const auto [path, host] = path_and_host(in);
-  return std::any_of(routes_.begin(), routes_.end(), [&](const config::route& r) {
-    return r.is_public && matches(r, path, host, in, true);
-  });
+  for (const auto& r : routes_)
+    if (r.is_public && matches(r, path, host, in, true)) return true;
+  return false;
 }
 
 }  // namespace modelgate::proxy
