@@ -191,6 +191,17 @@ std::optional<refusal> request_admission::check_key(const worker_view& w, const 
   return make_refusal(quota::decision::reject(quota::reject_reason::unauthorized));
 }
 
+bool request_admission::admits_on_header(const worker_view& w, const request& req,
+                                         const config::route& route) const {
+  const auto& st = w.state->quota;
+  if (!st.enabled() || route.is_public) return true;
+  if (st.keys_name_models) return false;
+  const auto presented =
+      quota::extract_api_key(req[http::field::authorization], req["x-api-key"]);
+  const auto* key = presented ? st.keys.find(*presented) : nullptr;
+  return key != nullptr && !key->quota.limits_tokens();
+}
+
 asio::awaitable<std::optional<refusal>> request_admission::admit(
     worker_view& w, const request& req, const config::route& route, const request_view& view,
     const std::optional<std::string>& model) {

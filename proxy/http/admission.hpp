@@ -110,6 +110,12 @@ class request_admission {
   std::optional<refusal> check_key(const worker_view& w, const request& req,
                                    bool may_be_public) const;
 
+  /// True when admit() needs nothing of the body for this request: no keys, a public route, or a
+  /// key without a token quota while no allow-list names a model. Then the whole admission
+  /// (rate, concurrency) runs before the body is read, and `100 Continue` follows it.
+  bool admits_on_header(const worker_view& w, const request& req,
+                        const config::route& route) const;
+
   /// After the route matched. nullopt: go on (admitted, no keys configured, or a public route);
   /// otherwise the 401/403/429/503 to send.
   asio::awaitable<std::optional<refusal>> admit(worker_view& w, const request& req,

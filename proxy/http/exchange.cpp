@@ -112,6 +112,15 @@ class exchange_op {
     }
     if (auto no = admission_.check_key(*view_, req, may_be_public))
       co_return co_await refuse(*no, keep_if_answered_now);
+    // The route known and nothing of the body needed: the whole admission now, so a request over
+    // its key's rate or concurrency gets its 429 before its body too.
+    const bool admitted = route_ && admission_.admits_on_header(*view_, req, st_.cfg.routes[*route_]);
+    if (admitted) {
+      lazy_json no_body({});
+      const request_view head{req.target(), req, d_.client_ip, no_body};
+      if (auto no = co_await admission_.admit(*view_, req, st_.cfg.routes[*route_], head, std::nullopt))
+        co_return co_await refuse(*no, keep_if_answered_now);
+    }
 
     if (!parser_.is_done()) {
       if (boost::beast::iequals(req[http::field::expect], "100-continue")) {
@@ -140,8 +149,9 @@ class exchange_op {
       route_ = st_.routes.match(with_model);
       if (!route_) co_return co_await fail(proxy_errc::no_route, req.keep_alive());
     }
-    if (auto no = co_await admission_.admit(*view_, req, st_.cfg.routes[*route_], view, model))
-      co_return co_await refuse(*no, req.keep_alive());
+    if (!admitted)
+      if (auto no = co_await admission_.admit(*view_, req, st_.cfg.routes[*route_], view, model))
+        co_return co_await refuse(*no, req.keep_alive());
     co_return co_await forward(view);
   }
 

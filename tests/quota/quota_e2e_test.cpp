@@ -291,3 +291,20 @@ TEST_F(QuotaTest, TheReservationCoversTheLargerLimitAndThePrompt) {
   EXPECT_EQ(upstream.last_request().value("accept-encoding"), "identity")
       << "usage must come back readable";
 }
+
+// With the route known and nothing of the body needed, the whole admission runs on the header:
+// a request over its key's rate gets its 429 before its body, without 100 Continue.
+TEST_F(QuotaTest, ARequestOverItsRateIsRefusedBeforeItsBodyIsRead) {
+  auto c = config();
+  c.extra_yaml = auth_yaml("{ requests_per_second: 0.01, burst: 1 }");
+  start(c);
+  EXPECT_EQ(client().post("/v1/x", "{}", {{"Authorization", bearer_a}}).result_int(), 200);
+  auto cl = client();
+  cl.write_raw("POST /v1/x HTTP/1.1\r\nHost: a\r\nAuthorization: " + bearer_a +
+               "\r\nContent-Length: 8388608\r\nExpect: 100-continue\r\n\r\n");
+  auto res = cl.read_response();
+  EXPECT_EQ(res.result_int(), 429);
+  EXPECT_FALSE(res.keep_alive());
+  EXPECT_TRUE(cl.wait_closed(2s));
+  EXPECT_EQ(upstream.requests(), 1u);
+}
