@@ -36,6 +36,9 @@ constexpr std::uint32_t max_upstream_header_bytes = 64 * 1024;
 // Read buffers hold at most a header section plus this: a pipelined request's start, a chunk-size
 // line with its extensions, or trailers.
 constexpr std::size_t read_buffer_margin = 8 * 1024;
+// A body announced up to this size is read and dropped after an answer sent before it, so the
+// connection can carry on; a larger one closes it.
+constexpr std::uint64_t early_answer_discard_bytes = 64 * 1024;
 
 double seconds_since(clock::time_point t) {
   return std::chrono::duration<double>(clock::now() - t).count();
@@ -98,28 +101,34 @@ class exchange_op {
     if (req.chunked()) header_section.emplace(req);
 
     // Route and check the key on the header alone where the routes allow it: a keyless client
-    // then costs no body read, no 100 Continue and no JSON parse. An answer sent before the body
-    // closes the connection (the unread body cannot be told from a next request).
-    const bool keep_if_answered_now = req.keep_alive() && parser_.is_done();
+    // then costs no body read, no 100 Continue and no JSON parse.
+    const bool keep_if_answered_now = keep_after_early_answer(req);
     route_input in{req.target(), req[http::field::host], &req, std::nullopt};
     bool may_be_public = false;
     if (!st_.routes.needs_model()) {
       route_ = st_.routes.match(in);
-      if (!route_) co_return co_await fail(proxy_errc::no_route, keep_if_answered_now);
+      if (!route_) {
+        const bool keep = co_await fail(proxy_errc::no_route, keep_if_answered_now);
+        co_return co_await drop_body(keep);
+      }
       may_be_public = st_.cfg.routes[*route_].is_public;
     } else {
       may_be_public = st_.routes.may_match_public(in);
     }
-    if (auto no = admission_.check_key(*view_, req, may_be_public))
-      co_return co_await refuse(*no, keep_if_answered_now);
+    if (auto no = admission_.check_key(*view_, req, may_be_public)) {
+      const bool keep = co_await refuse(*no, keep_if_answered_now);
+      co_return co_await drop_body(keep);
+    }
     // The route known and nothing of the body needed: the whole admission now, so a request over
     // its key's rate or concurrency gets its 429 before its body too.
     const bool admitted = route_ && admission_.admits_on_header(*view_, req, st_.cfg.routes[*route_]);
     if (admitted) {
       lazy_json no_body({});
       const request_view head{req.target(), req, d_.client_ip, no_body};
-      if (auto no = co_await admission_.admit(*view_, req, st_.cfg.routes[*route_], head, std::nullopt))
-        co_return co_await refuse(*no, keep_if_answered_now);
+      if (auto no = co_await admission_.admit(*view_, req, st_.cfg.routes[*route_], head, std::nullopt)) {
+        const bool keep = co_await refuse(*no, keep_if_answered_now);
+        co_return co_await drop_body(keep);
+      }
     }
 
     if (!parser_.is_done()) {
@@ -153,6 +162,22 @@ class exchange_op {
       if (auto no = co_await admission_.admit(*view_, req, st_.cfg.routes[*route_], view, model))
         co_return co_await refuse(*no, req.keep_alive());
     co_return co_await forward(view);
+  }
+
+  // After an answer sent before the body, the connection carries on only when the body is small,
+  // announced and not awaiting 100 Continue (then it is read and dropped, as nginx discards it);
+  // a large, chunked or awaited body closes it: its bytes cannot be told from a next request.
+  bool keep_after_early_answer(const http::request<http::string_body>& req) const {
+    if (!req.keep_alive()) return false;
+    if (parser_.is_done()) return true;
+    const auto length = parser_.content_length();
+    return length && *length <= early_answer_discard_bytes &&
+           !boost::beast::iequals(req[http::field::expect], "100-continue");
+  }
+
+  asio::awaitable<bool> drop_body(bool keep) {
+    if (keep && !parser_.is_done()) keep = !(co_await read_body());
+    co_return keep;
   }
 
   // The peer is another proxy the config trusts with the forwarding headers it sends.
