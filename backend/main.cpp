@@ -119,12 +119,16 @@ int main(int argc, char** argv) {
       ->required();
   serve_cmd->add_option("--listen", so.listen, "HOST:PORT (port 0: any free port)")->required();
   serve_cmd->add_option("--name", so.name, "Model name in URLs (default: the kind)");
-  serve_cmd->add_option("--max-batch", so.max_batch, "Rows (or decoding sequences) per batch")
+  serve_cmd->add_option("--max-batch", so.max_batch,
+                        "Rows per model call (a larger request is cut into parts), or decoding "
+                        "sequences per step")
       ->check(CLI::Range(1, 4096));
   serve_cmd->add_option("--max-delay-us", so.max_delay_us,
                         "Longest wait of a request for a fuller batch")
       ->check(CLI::Range(0L, 10'000'000L));
-  serve_cmd->add_option("--max-queue", so.max_queue, "Waiting requests before 503")
+  serve_cmd->add_option("--max-queue", so.max_queue,
+                        "Rows (classifier) or sequences (textgen) waiting before 503; a request "
+                        "of more rows gets 413")
       ->check(CLI::Range(1, 1'000'000));
   serve_cmd->add_option("--threads", threads, "libtorch intra-op threads");
   serve_cmd->add_option("--workers", so.workers, "Inference worker threads (classifier)")
