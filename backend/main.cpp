@@ -10,14 +10,21 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/types.h>
+
 #include <iostream>
 #include <thread>
 
 #ifdef MODELGATE_JEMALLOC
-// jemalloc reads this at start-up: never give freed pages back, so large tensors are not
-// page-faulted again on every call.
+// jemalloc reads this at start-up (MALLOC_CONF in the environment overrides it). Freed pages
+// stay mapped for a few seconds, so back-to-back calls reuse them instead of page-faulting their
+// tensors again, then a background thread returns them: after a large request the process
+// shrinks back even when no further request comes (which is when jemalloc would otherwise
+// purge). muzzy_decay_ms:0 purges with MADV_DONTNEED, which lowers RSS at once (MADV_FREE pages
+// count until the kernel needs them).
 extern "C" {
-const char* malloc_conf = "dirty_decay_ms:-1,muzzy_decay_ms:-1";
+const char* malloc_conf = "background_thread:true,dirty_decay_ms:5000,muzzy_decay_ms:0";
+int mallctl(const char* name, void* oldp, std::size_t* oldlenp, void* newp, std::size_t newlen);
 }
 #endif
 
@@ -32,8 +39,22 @@ struct serve_options {
   unsigned workers = 1;
 };
 
+// The allocator settings in effect, so that the log shows whether malloc_conf took.
+void log_allocator() {
+#ifdef MODELGATE_JEMALLOC
+  ssize_t dirty = 0;
+  bool background = false;
+  std::size_t len = sizeof dirty;
+  if (mallctl("opt.dirty_decay_ms", &dirty, &len, nullptr, 0) != 0) return;
+  len = sizeof background;
+  if (mallctl("background_thread", &background, &len, nullptr, 0) != 0) return;
+  spdlog::info("jemalloc: dirty_decay_ms {}, background_thread {}", dirty, background);
+#endif
+}
+
 int serve(const serve_options& o) {
   const auto at = mb::parse_listen(o.listen);
+  log_allocator();
   mb::load_options load;
   load.quantize = mb::parse_quantize(o.quantize);
   if (!o.config.empty()) load.io = mb::load_io_config(o.config);
