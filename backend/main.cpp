@@ -1,5 +1,6 @@
 // modelgate-backend: command line only. make-model, eval, bench-forward and serve.
 
+#include "backend/api/listen_fds.hpp"
 #include "backend/api/server.hpp"
 #include "backend/model/forward_bench.hpp"
 #include "backend/model/io_config.hpp"
@@ -13,6 +14,7 @@
 #include <sys/types.h>
 
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #ifdef MODELGATE_JEMALLOC
@@ -34,6 +36,7 @@ namespace {
 
 struct serve_options {
   std::string model, kind, listen, name, quantize = "none", config;
+  std::optional<mb::passed_socket> listen_fd;  // passed by the parent (LISTEN_FDS)
   std::size_t max_batch = 16, max_queue = 256;
   long max_delay_us = 2000;
   unsigned workers = 1;
@@ -76,7 +79,7 @@ int serve(const serve_options& o) {
     ctx.kind = mb::model_kind::classifier;
     ctx.model = model.get();
     ctx.tensors = &worker;
-    const int rc = mb::serve_http(ctx, at);
+    const int rc = mb::serve_http(ctx, at, o.listen_fd);
     worker.join();
     return rc;
   }
@@ -88,7 +91,7 @@ int serve(const serve_options& o) {
                          m->state_size(), mb::text_model::vocab, o.max_batch, o.max_queue, metrics);
     ctx.kind = mb::model_kind::textgen;
     ctx.text = &loop;
-    const int rc = mb::serve_http(ctx, at);
+    const int rc = mb::serve_http(ctx, at, o.listen_fd);
     loop.join();
     return rc;
   }
@@ -161,6 +164,8 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("backend"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   try {
+    // First, while no thread runs and no file is open: it edits the environment.
+    so.listen_fd = mb::take_listen_fds();
     mb::set_torch_threads(threads);
     if (*make_cmd) {
       std::cout << mb::make_model(make) << "\n";

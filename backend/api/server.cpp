@@ -116,21 +116,29 @@ listen_address parse_listen(const std::string& text) {
   return a;
 }
 
-int serve_http(server_context& ctx, const listen_address& at) {
+int serve_http(server_context& ctx, const listen_address& at,
+               std::optional<passed_socket> inherited) {
   asio::io_context io(1);
-  // A host name (localhost) is resolved once at start-up; the first address is used.
-  tcp::resolver resolver(io);
-  const auto found = resolver.resolve(at.host, std::to_string(at.port),
-                                      tcp::resolver::passive | tcp::resolver::numeric_service);
-  const tcp::endpoint ep = found.begin()->endpoint();
   tcp::acceptor acc(io);
-  acc.open(ep.protocol());
-  acc.set_option(tcp::acceptor::reuse_address(true));
-  acc.bind(ep);
-  acc.listen(asio::socket_base::max_listen_connections);
+  if (inherited) {
+    acc.assign(inherited->ipv6 ? tcp::v6() : tcp::v4(), inherited->fd);
+  } else {
+    // A host name (localhost) is resolved once at start-up; the first address is used.
+    tcp::resolver resolver(io);
+    const auto found = resolver.resolve(at.host, std::to_string(at.port),
+                                        tcp::resolver::passive | tcp::resolver::numeric_service);
+    const tcp::endpoint ep = found.begin()->endpoint();
+    acc.open(ep.protocol());
+    acc.set_option(tcp::acceptor::reuse_address(true));
+    acc.bind(ep);
+    acc.listen(asio::socket_base::max_listen_connections);
+  }
   const auto bound = acc.local_endpoint();
-  spdlog::info("model '{}' listening on {}:{}", ctx.name, bound.address().to_string(),
-               bound.port());
+  spdlog::info("model '{}' listening on {}:{}{}", ctx.name, bound.address().to_string(),
+               bound.port(), inherited ? " (socket passed by the parent: LISTEN_FDS)" : "");
+  if (inherited && at.port != 0 && at.port != bound.port())
+    spdlog::warn("--listen {}:{} is not used: the passed socket is what this server listens on",
+                 at.host, at.port);
 
   asio::co_spawn(io, accept_loop(ctx, acc), [](std::exception_ptr e) { log_escape(e, "accept"); });
   asio::signal_set signals(io, SIGTERM, SIGINT);
