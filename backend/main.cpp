@@ -1,5 +1,6 @@
 // modelgate-backend: command line only. make-model, eval, bench-forward and serve.
 
+#include "backend/api/listen_fds.hpp"
 #include "backend/api/server.hpp"
 #include "backend/model/forward_bench.hpp"
 #include "backend/model/io_config.hpp"
@@ -10,14 +11,22 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/types.h>
+
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #ifdef MODELGATE_JEMALLOC
-// jemalloc reads this at start-up: never give freed pages back, so large tensors are not
-// page-faulted again on every call.
+// jemalloc reads this at start-up (MALLOC_CONF in the environment overrides it). Freed pages
+// stay mapped for a few seconds, so back-to-back calls reuse them instead of page-faulting their
+// tensors again, then a background thread returns them: after a large request the process
+// shrinks back even when no further request comes (which is when jemalloc would otherwise
+// purge). muzzy_decay_ms:0 purges with MADV_DONTNEED, which lowers RSS at once (MADV_FREE pages
+// count until the kernel needs them).
 extern "C" {
-const char* malloc_conf = "dirty_decay_ms:-1,muzzy_decay_ms:-1";
+const char* malloc_conf = "background_thread:true,dirty_decay_ms:5000,muzzy_decay_ms:0";
+int mallctl(const char* name, void* oldp, std::size_t* oldlenp, void* newp, std::size_t newlen);
 }
 #endif
 
@@ -27,13 +36,28 @@ namespace {
 
 struct serve_options {
   std::string model, kind, listen, name, quantize = "none", config;
+  std::optional<mb::passed_socket> listen_fd;  // passed by the parent (LISTEN_FDS)
   std::size_t max_batch = 16, max_queue = 256;
   long max_delay_us = 2000;
   unsigned workers = 1;
 };
 
+// The allocator settings in effect, so that the log shows whether malloc_conf took.
+void log_allocator() {
+#ifdef MODELGATE_JEMALLOC
+  ssize_t dirty = 0;
+  bool background = false;
+  std::size_t len = sizeof dirty;
+  if (mallctl("opt.dirty_decay_ms", &dirty, &len, nullptr, 0) != 0) return;
+  len = sizeof background;
+  if (mallctl("background_thread", &background, &len, nullptr, 0) != 0) return;
+  spdlog::info("jemalloc: dirty_decay_ms {}, background_thread {}", dirty, background);
+#endif
+}
+
 int serve(const serve_options& o) {
   const auto at = mb::parse_listen(o.listen);
+  log_allocator();
   mb::load_options load;
   load.quantize = mb::parse_quantize(o.quantize);
   if (!o.config.empty()) load.io = mb::load_io_config(o.config);
@@ -55,7 +79,7 @@ int serve(const serve_options& o) {
     ctx.kind = mb::model_kind::classifier;
     ctx.model = model.get();
     ctx.tensors = &worker;
-    const int rc = mb::serve_http(ctx, at);
+    const int rc = mb::serve_http(ctx, at, o.listen_fd);
     worker.join();
     return rc;
   }
@@ -67,7 +91,7 @@ int serve(const serve_options& o) {
                          m->state_size(), mb::text_model::vocab, o.max_batch, o.max_queue, metrics);
     ctx.kind = mb::model_kind::textgen;
     ctx.text = &loop;
-    const int rc = mb::serve_http(ctx, at);
+    const int rc = mb::serve_http(ctx, at, o.listen_fd);
     loop.join();
     return rc;
   }
@@ -119,12 +143,16 @@ int main(int argc, char** argv) {
       ->required();
   serve_cmd->add_option("--listen", so.listen, "HOST:PORT (port 0: any free port)")->required();
   serve_cmd->add_option("--name", so.name, "Model name in URLs (default: the kind)");
-  serve_cmd->add_option("--max-batch", so.max_batch, "Rows (or decoding sequences) per batch")
+  serve_cmd->add_option("--max-batch", so.max_batch,
+                        "Rows per model call (a larger request is cut into parts), or decoding "
+                        "sequences per step")
       ->check(CLI::Range(1, 4096));
   serve_cmd->add_option("--max-delay-us", so.max_delay_us,
                         "Longest wait of a request for a fuller batch")
       ->check(CLI::Range(0L, 10'000'000L));
-  serve_cmd->add_option("--max-queue", so.max_queue, "Waiting requests before 503")
+  serve_cmd->add_option("--max-queue", so.max_queue,
+                        "Rows (classifier) or sequences (textgen) waiting before 503; a request "
+                        "of more rows gets 413")
       ->check(CLI::Range(1, 1'000'000));
   serve_cmd->add_option("--threads", threads, "libtorch intra-op threads");
   serve_cmd->add_option("--workers", so.workers, "Inference worker threads (classifier)")
@@ -136,6 +164,8 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("backend"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   try {
+    // First, while no thread runs and no file is open: it edits the environment.
+    so.listen_fd = mb::take_listen_fds();
     mb::set_torch_threads(threads);
     if (*make_cmd) {
       std::cout << mb::make_model(make) << "\n";

@@ -172,6 +172,9 @@ struct managed_pool {
   std::vector<std::string> command;  // argv; every "{port}" in an argument is replaced by the replica's port
   std::filesystem::path workdir;     // default: the config file's directory (absolute after loading)
   std::string host = "127.0.0.1";    // replicas listen here; an IP literal
+  // Pass each replica its listening socket as fd 3 (LISTEN_FDS, LISTEN_PID), so its port is never
+  // free for another process. The loader's default: on when the program is modelgate-backend.
+  bool listen_fds = false;
   unsigned min_replicas = 1;         // 0..max_replicas
   unsigned max_replicas = 1;         // 1..64
   double target_queue_depth = 4;     // > 0: mean in-flight+queued per replica that triggers growth

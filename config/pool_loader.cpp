@@ -131,7 +131,7 @@ retry_policy read_retries(const reader& r, const YAML::Node& n, const std::strin
 
 managed_pool read_managed(const reader& r, const YAML::Node& n, const std::string& where) {
   r.expect_map(n, where,
-               {"command", "workdir", "host", "min_replicas", "max_replicas", "target_queue_depth",
+               {"command", "workdir", "host", "listen_fds", "min_replicas", "max_replicas", "target_queue_depth",
                 "scale_up_cooldown", "scale_down_cooldown", "scale_window", "ready_path", "ready_timeout",
                 "drain_timeout", "stop_timeout", "restart_backoff_max"});
   managed_pool m;
@@ -156,6 +156,9 @@ managed_pool read_managed(const reader& r, const YAML::Node& n, const std::strin
   m.host = r.string(n, "host", where, m.host);
   if (!is_ip_literal(m.host))
     r.fail(n["host"], where + ".host", "must be an IP address (replicas listen on it), got '" + m.host + "'");
+  // Programs that take LISTEN_FDS get their socket; others would find their port taken by it.
+  m.listen_fds = r.boolean(n, "listen_fds", where,
+                           std::filesystem::path(m.command[0]).filename() == "modelgate-backend");
 
   m.max_replicas = r.integer<unsigned>(n, "max_replicas", where, m.max_replicas, 1, max_managed_replicas);
   m.min_replicas = r.integer<unsigned>(n, "min_replicas", where, m.min_replicas, 0, max_managed_replicas);

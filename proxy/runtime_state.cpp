@@ -13,9 +13,10 @@ bool scaling_only_change(const config::pool& before, const config::pool& after) 
   auto a = after;
   const auto& m = *before.managed;
   auto& n = *a.managed;
-  // What a running replica set can follow without a restart: the same command, host, working
-  // directory and slot count (max_replicas), anything else of the managed block.
-  if (n.command != m.command || n.host != m.host || n.workdir != m.workdir || n.max_replicas != m.max_replicas)
+  // What a running replica set can follow without a restart: the same command, host, socket
+  // handoff, working directory and slot count (max_replicas), anything else of the managed block.
+  if (n.command != m.command || n.host != m.host || n.listen_fds != m.listen_fds || n.workdir != m.workdir ||
+      n.max_replicas != m.max_replicas)
     return false;
   n = m;
   return a == before;

@@ -4,7 +4,15 @@
 #include <boost/beast/http/write.hpp>
 #include <fmt/format.h>
 
+#include <chrono>
+
 namespace modelgate::backend {
+namespace {
+
+constexpr auto linger_time = std::chrono::seconds(1);
+constexpr std::size_t linger_bytes = 1 << 20;
+
+}  // namespace
 
 asio::awaitable<bool> connection::send(const reply& r, bool keep_alive) {
   http::response<http::string_body> res{static_cast<http::status>(r.status), 11};
@@ -49,6 +57,19 @@ asio::awaitable<void> connection::wait_disconnect() {
     if (ec) co_return;  // closed, reset, or cancelled because the answer is complete
     discarded_ = true;
   }
+}
+
+asio::awaitable<void> connection::linger() {
+  boost::system::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(linger_time);
+  char scratch[16 * 1024];
+  for (std::size_t dropped = 0; dropped < linger_bytes;) {
+    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(scratch), use_tuple);
+    if (ec) break;  // the client closed too, or the time is up
+    dropped += n;
+  }
+  stream_.expires_never();
 }
 
 }  // namespace modelgate::backend

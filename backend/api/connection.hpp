@@ -2,6 +2,7 @@
 // One client connection of the backend's HTTP server and the ways to answer on it: a whole
 // response, or a chunked text/event-stream written event by event. Used from its I/O thread only.
 
+#include "backend/api/request_limits.hpp"
 #include "backend/api/server_context.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -43,7 +44,8 @@ struct outcome {
 
 class connection {
  public:
-  connection(server_context& ctx, tcp::socket socket) : ctx_(ctx), stream_(std::move(socket)) {}
+  connection(server_context& ctx, tcp::socket socket)
+      : ctx_(ctx), stream_(std::move(socket)), buffer_(max_read_buffer_bytes) {}
 
   server_context& ctx() { return ctx_; }
   beast::tcp_stream& stream() { return stream_; }
@@ -64,13 +66,18 @@ class connection {
   asio::awaitable<void> wait_disconnect();
   bool input_discarded() const { return discarded_; }
 
+  /// After an error answer: ends the sending side, then reads and drops what the client still
+  /// sends (at most 1 MiB, for at most 1 s) so that closing with unread input does not reset
+  /// the connection before the client read the answer.
+  asio::awaitable<void> linger();
+
  private:
   /// `data` must stay alive until the write completes.
   asio::awaitable<bool> write_all(std::string_view data);
 
   server_context& ctx_;
   beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_;  // bounded: max_read_buffer_bytes
   bool discarded_ = false;
 };
 

@@ -19,7 +19,7 @@ asio::awaitable<outcome> handle_infer(connection& c, const request& req);
 asio::awaitable<outcome> handle_completion(connection& c, const request& req,
                                            openai::api_kind kind);
 
-/// 503 with Retry-After for a full queue or a draining server.
+/// 503 with Retry-After for a full queue (`full`) or a draining server (`closed`).
 reply unavailable(connection& c, push_result why, bool openai_shape);
 
 }  // namespace modelgate::backend

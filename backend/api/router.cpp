@@ -8,6 +8,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <fmt/format.h>
 
+#include <cassert>
 #include <memory>
 
 namespace modelgate::backend {
@@ -52,6 +53,7 @@ bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.
 }  // namespace
 
 reply unavailable(connection& c, push_result why, bool openai_shape) {
+  assert(why == push_result::full || why == push_result::closed);
   const bool full = why == push_result::full;
   c.ctx().metrics->rejected(full ? "queue_full" : "stopping");
   const char* msg = full ? "the queue is full, retry later" : "the server is shutting down";
@@ -77,7 +79,11 @@ asio::awaitable<outcome> handle_infer(connection& c, const request& req) {
   auto& in = std::get<kserve::infer_request>(parsed);
   auto done = co_await run_job(*ctx.tensors, in.data, in.rows);
   reply r;
-  if (done.pushed != push_result::queued) {
+  if (done.pushed == push_result::too_large) {
+    r = kserve_error(413, fmt::format("{} rows are more than the queue holds ({} rows, "
+                                      "--max-queue); send fewer rows per request",
+                                      in.rows, ctx.tensors->config().max_queue));
+  } else if (done.pushed != push_result::queued) {
     r = unavailable(c, done.pushed, false);
   } else if (!done.result.error.empty()) {
     r = kserve_error(500, "inference failed: " + done.result.error);

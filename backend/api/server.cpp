@@ -18,7 +18,6 @@ namespace modelgate::backend {
 namespace {
 
 constexpr auto idle_timeout = std::chrono::seconds(120);
-constexpr std::size_t max_body_bytes = 64 << 20;
 
 void log_escape(std::exception_ptr e, const char* what) {
   if (!e) return;
@@ -33,15 +32,26 @@ asio::awaitable<void> session(server_context& ctx, tcp::socket socket) {
   connection c(ctx, std::move(socket));
   for (;;) {
     http::request_parser<http::string_body> parser;
-    parser.body_limit(max_body_bytes);
+    limit(parser);
     c.stream().expires_after(idle_timeout);
+    const auto read_start = std::chrono::steady_clock::now();
     auto [ec, n] = co_await http::async_read(c.stream(), c.buffer(), parser, use_tuple);
-    if (ec == http::error::body_limit) {
-      const reply r{413, kserve::error_body("the request body is too large")};
+    if (ec) {
+      // Closed or timed out: nothing more to say. Otherwise answer, then close: the rest of
+      // what the client sends cannot be framed any more.
+      auto refusal = refusal_for(ec);
+      if (!refusal) break;
+      ctx.busy.fetch_add(1);
+      const reply r{refusal->status, kserve::error_body(refusal->message)};
       co_await c.send(r, false);
+      ctx.metrics->request("other", r.status,
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                         read_start)
+                               .count());
+      co_await c.linger();
+      ctx.busy.fetch_sub(1);
       break;
     }
-    if (ec) break;  // closed, timed out or not HTTP: nothing more to say
     c.stream().expires_never();
     const auto start = std::chrono::steady_clock::now();
     ctx.busy.fetch_add(1);
@@ -106,21 +116,29 @@ listen_address parse_listen(const std::string& text) {
   return a;
 }
 
-int serve_http(server_context& ctx, const listen_address& at) {
+int serve_http(server_context& ctx, const listen_address& at,
+               std::optional<passed_socket> inherited) {
   asio::io_context io(1);
-  // A host name (localhost) is resolved once at start-up; the first address is used.
-  tcp::resolver resolver(io);
-  const auto found = resolver.resolve(at.host, std::to_string(at.port),
-                                      tcp::resolver::passive | tcp::resolver::numeric_service);
-  const tcp::endpoint ep = found.begin()->endpoint();
   tcp::acceptor acc(io);
-  acc.open(ep.protocol());
-  acc.set_option(tcp::acceptor::reuse_address(true));
-  acc.bind(ep);
-  acc.listen(asio::socket_base::max_listen_connections);
+  if (inherited) {
+    acc.assign(inherited->ipv6 ? tcp::v6() : tcp::v4(), inherited->fd);
+  } else {
+    // A host name (localhost) is resolved once at start-up; the first address is used.
+    tcp::resolver resolver(io);
+    const auto found = resolver.resolve(at.host, std::to_string(at.port),
+                                        tcp::resolver::passive | tcp::resolver::numeric_service);
+    const tcp::endpoint ep = found.begin()->endpoint();
+    acc.open(ep.protocol());
+    acc.set_option(tcp::acceptor::reuse_address(true));
+    acc.bind(ep);
+    acc.listen(asio::socket_base::max_listen_connections);
+  }
   const auto bound = acc.local_endpoint();
-  spdlog::info("model '{}' listening on {}:{}", ctx.name, bound.address().to_string(),
-               bound.port());
+  spdlog::info("model '{}' listening on {}:{}{}", ctx.name, bound.address().to_string(),
+               bound.port(), inherited ? " (socket passed by the parent: LISTEN_FDS)" : "");
+  if (inherited && at.port != 0 && at.port != bound.port())
+    spdlog::warn("--listen {}:{} is not used: the passed socket is what this server listens on",
+                 at.host, at.port);
 
   asio::co_spawn(io, accept_loop(ctx, acc), [](std::exception_ptr e) { log_escape(e, "accept"); });
   asio::signal_set signals(io, SIGTERM, SIGINT);
@@ -133,7 +151,17 @@ int serve_http(server_context& ctx, const listen_address& at) {
     ctx.close_engine();
     asio::co_spawn(io, drain(ctx, io), [](std::exception_ptr e) { log_escape(e, "drain"); });
   });
-  io.run();
+  // An exception out of a completion handler (Beast's parser throws std::length_error for a
+  // field value over 64 KiB) leaves run(); the operation's coroutine is destroyed with its
+  // connection, and every other connection keeps being served.
+  for (;;) {
+    try {
+      io.run();
+      break;
+    } catch (const std::exception& e) {
+      spdlog::error("a connection ended by an exception: {}", e.what());
+    }
+  }
   return 0;
 }
 

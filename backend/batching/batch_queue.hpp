@@ -35,7 +35,7 @@ class batch_queue {
     for (;;) {
       auto now = clock::now();
       if (auto b = b_.take(now)) {
-        running_ += b->entries.size();
+        running_ += b->parts.size();
         // Others may be due too (another worker can take them).
         if (b_.waiting() > 0) cv_.notify_one();
         return b;
@@ -48,10 +48,10 @@ class batch_queue {
     }
   }
 
-  /// A worker finished a batch of `requests` entries.
-  void done(std::size_t requests) {
+  /// A worker finished a batch of `parts` parts.
+  void done(std::size_t parts) {
     std::lock_guard lock(m_);
-    running_ -= requests;
+    running_ -= parts;
   }
 
   void close() {
@@ -70,6 +70,7 @@ class batch_queue {
     std::lock_guard lock(m_);
     return running_;
   }
+  const typename batcher::limits& config() const { return b_.config(); }
 
  private:
   mutable std::mutex m_;

@@ -1,10 +1,12 @@
 #include "backend/batching/tensor_worker.hpp"
 
+#include <algorithm>
+
 namespace modelgate::backend {
 
-tensor_worker::tensor_worker(tensor_model& model, batch_queue<infer_job>::batcher::limits limits,
-                             unsigned threads, batch_observer& observer)
-    : model_(model), queue_(limits), observer_(observer) {
+tensor_worker::tensor_worker(tensor_model& model, limits l, unsigned threads,
+                             batch_observer& observer)
+    : model_(model), queue_(l), observer_(observer) {
   for (unsigned i = 0; i < std::max(1u, threads); ++i) threads_.emplace_back([this] { run(); });
 }
 
@@ -12,7 +14,11 @@ tensor_worker::~tensor_worker() { join(); }
 
 push_result tensor_worker::submit(infer_job job) {
   const auto rows = job.rows;
-  return queue_.push(std::move(job), rows);
+  auto p = std::make_shared<pending>();
+  p->rows_left = rows;
+  p->result.output.resize(rows * static_cast<std::size_t>(model_.output().row_size()));
+  p->job = std::move(job);
+  return queue_.push(std::move(p), rows);
 }
 
 void tensor_worker::join() {
@@ -27,13 +33,16 @@ void tensor_worker::run() {
   std::vector<float> input;
   while (auto batch = queue_.wait_batch()) {
     const auto start = std::chrono::steady_clock::now();
-    for (const auto& e : batch->entries)
-      observer_.dequeued(std::chrono::duration<double>(start - e.enqueued).count());
+    for (const auto& part : batch->parts)
+      if (part.first_row == 0)
+        observer_.dequeued(std::chrono::duration<double>(start - part.enqueued).count());
     // One contiguous input for the whole batch.
     input.clear();
     input.reserve(batch->rows * in_row);
-    for (const auto& e : batch->entries)
-      input.insert(input.end(), e.item.input.begin(), e.item.input.end());
+    for (const auto& part : batch->parts) {
+      const auto from = part.item->job.input.begin() + static_cast<long>(part.first_row * in_row);
+      input.insert(input.end(), from, from + static_cast<long>(part.rows * in_row));
+    }
     infer_result all;
     try {
       all.output = model_.run(input, static_cast<std::int64_t>(batch->rows));
@@ -44,18 +53,29 @@ void tensor_worker::run() {
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
                            .count());
     std::size_t offset = 0;
-    for (auto& e : batch->entries) {
-      infer_result r;
-      if (all.error.empty()) {
-        auto from = all.output.begin() + static_cast<long>(offset * out_row);
-        r.output.assign(from, from + static_cast<long>(e.rows * out_row));
-      } else {
-        r.error = all.error;
+    for (auto& part : batch->parts) {
+      auto& p = *part.item;
+      bool finished = false;
+      {
+        // Parts of one request may run on other workers at the same time.
+        std::lock_guard lock(p.m);
+        if (!all.error.empty()) {
+          if (p.result.error.empty()) p.result.error = all.error;
+        } else {
+          const auto from = all.output.begin() + static_cast<long>(offset * out_row);
+          std::copy(from, from + static_cast<long>(part.rows * out_row),
+                    p.result.output.begin() + static_cast<long>(part.first_row * out_row));
+        }
+        p.rows_left -= part.rows;
+        finished = p.rows_left == 0;
       }
-      offset += e.rows;
-      e.item.done(std::move(r));
+      offset += part.rows;
+      if (finished) {
+        if (!p.result.error.empty()) p.result.output.clear();
+        p.job.done(std::move(p.result));
+      }
     }
-    queue_.done(batch->entries.size());
+    queue_.done(batch->parts.size());
   }
 }
 

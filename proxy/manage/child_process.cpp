@@ -9,7 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern char** environ;
+
 #include <cerrno>
+#include <string_view>
 #include <csignal>
 #include <cstdlib>
 #include <stdexcept>
@@ -29,6 +32,7 @@ class unique_fd {
   }
   ~unique_fd() { reset(); }
   int get() const noexcept { return fd_; }
+  int release() noexcept { return std::exchange(fd_, -1); }
   void reset() noexcept {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
@@ -46,14 +50,38 @@ std::system_error errno_error(int err, const std::string& program, const char* w
   return std::system_error(err, std::generic_category(), msg);
 }
 
-// Moves `fd` to a number >= 3 (still CLOEXEC), so that setting up the child's 0, 1 and 2 cannot
-// clobber it. Only matters when the proxy runs with one of those closed.
-unique_fd above_stdio(unique_fd fd, const std::string& program) {
-  if (fd.get() > 2) return fd;
-  unique_fd moved(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3));
+// Moves `fd` to a number >= `lowest` (still CLOEXEC), so that setting up the child's 0, 1, 2 (and
+// 3, a passed socket) cannot clobber it. Only matters when the proxy runs with some closed.
+unique_fd at_least(unique_fd fd, int lowest, const std::string& program) {
+  if (fd.get() >= lowest) return fd;
+  unique_fd moved(::fcntl(fd.get(), F_DUPFD_CLOEXEC, lowest));
   if (moved.get() < 0) throw errno_error(errno, program, "fcntl(F_DUPFD_CLOEXEC)");
   return moved;
 }
+
+// The environment a replica inherits, without the socket-activation variables (they are for
+// this process, or set anew for the child). "LISTEN_PID=" gets its digits in the child.
+struct child_env {
+  std::vector<std::string> kept;
+  std::string listen_fds = "LISTEN_FDS=1";
+  std::string listen_pid = std::string("LISTEN_PID=") + std::string(20, '\0');
+  std::vector<char*> envp;
+
+  explicit child_env(bool pass_socket) {
+    for (char** e = environ; e && *e; ++e) {
+      const std::string_view v(*e);
+      if (v.starts_with("LISTEN_PID=") || v.starts_with("LISTEN_FDS=") || v.starts_with("LISTEN_FDNAMES="))
+        continue;
+      kept.emplace_back(v);
+    }
+    for (auto& k : kept) envp.push_back(k.data());
+    if (pass_socket) {
+      envp.push_back(listen_fds.data());
+      envp.push_back(listen_pid.data());
+    }
+    envp.push_back(nullptr);
+  }
+};
 
 // execvp's search, done before fork (execvp itself is not async-signal-safe).
 std::string find_program(const std::string& program, const std::filesystem::path& workdir) {
@@ -81,7 +109,7 @@ struct exec_report {
   int step;
   int err;
 };
-enum : int { step_pdeathsig = 1, step_chdir = 2, step_exec = 3 };
+enum : int { step_pdeathsig = 1, step_chdir = 2, step_exec = 3, step_socket = 4 };
 
 // In the child between fork and exec: async-signal-safe calls only (the proxy has threads).
 [[noreturn]] void child_fail(int report_fd, int step) {
@@ -91,10 +119,32 @@ enum : int { step_pdeathsig = 1, step_chdir = 2, step_exec = 3 };
   ::_exit(127);
 }
 
-[[noreturn]] void run_child(pid_t parent, int report_fd, int devnull, const char* dir, const char* path,
-                            char* const* argv) {
-  if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) child_fail(report_fd, step_pdeathsig);
-  if (::getppid() != parent) ::_exit(128 + SIGTERM);  // the proxy died before prctl
+// Writes `pid` in decimal at `out` (room for 20 digits): async-signal-safe.
+void write_pid(char* out, pid_t pid) {
+  char digits[20];
+  int n = 0;
+  auto v = static_cast<unsigned long>(pid);
+  do digits[n++] = static_cast<char>('0' + v % 10);
+  while ((v /= 10) != 0);
+  for (int i = 0; i < n; ++i) out[i] = digits[n - 1 - i];
+  out[n] = '\0';
+}
+
+struct child_setup {
+  pid_t parent;
+  int report_fd;   // >= 4
+  int devnull;     // >= 4
+  int socket_fd;   // -1, or the socket to pass as fd 3 (>= 3)
+  char* pid_slot;  // where LISTEN_PID's digits go, when passing
+  const char* dir;
+  const char* path;
+  char* const* argv;
+  char* const* envp;
+};
+
+[[noreturn]] void run_child(const child_setup& c) {
+  if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) child_fail(c.report_fd, step_pdeathsig);
+  if (::getppid() != c.parent) ::_exit(128 + SIGTERM);  // the proxy died before prctl
   ::setpgid(0, 0);
   sigset_t none;
   sigemptyset(&none);
@@ -103,27 +153,34 @@ enum : int { step_pdeathsig = 1, step_chdir = 2, step_exec = 3 };
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);  // EINVAL for KILL/STOP
 
-  ::dup2(devnull, STDIN_FILENO);
+  ::dup2(c.devnull, STDIN_FILENO);
   ::dup2(STDERR_FILENO, STDOUT_FILENO);
+  const bool passing = c.socket_fd >= 0;
+  if (passing) {
+    // dup2 leaves the copy without FD_CLOEXEC; a socket already at 3 needs it cleared.
+    const bool ok = c.socket_fd == 3 ? ::fcntl(3, F_SETFD, 0) == 0 : ::dup2(c.socket_fd, 3) == 3;
+    if (!ok) child_fail(c.report_fd, step_socket);
+    write_pid(c.pid_slot, ::getpid());
+  }
   // Everything else goes; report_fd is CLOEXEC and closes on a successful exec.
-  const auto keep = static_cast<unsigned>(report_fd);
-  bool closed = keep == 3 || ::close_range(3, keep - 1, 0) == 0;
+  const auto first = passing ? 4u : 3u;
+  const auto keep = static_cast<unsigned>(c.report_fd);
+  bool closed = keep == first || ::close_range(first, keep - 1, 0) == 0;
   closed = closed && ::close_range(keep + 1, ~0U, 0) == 0;
   if (!closed) {  // no close_range (Linux < 5.9): one by one
     rlimit lim{};
     rlim_t top = ::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < (1u << 20) ? lim.rlim_cur : (1u << 20);
-    for (rlim_t fd = 3; fd < top; ++fd)
+    for (rlim_t fd = first; fd < top; ++fd)
       if (fd != keep) ::close(static_cast<int>(fd));
   }
 
-  if (::chdir(dir) != 0) child_fail(report_fd, step_chdir);
-  ::execv(path, argv);
-  child_fail(report_fd, step_exec);
+  if (::chdir(c.dir) != 0) child_fail(c.report_fd, step_chdir);
+  ::execve(c.path, c.argv, c.envp);
+  child_fail(c.report_fd, step_exec);
 }
 
-}  // namespace
-
-pid_t spawn_child(const std::vector<std::string>& argv, const std::filesystem::path& workdir) {
+pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& workdir,
+            listening_socket* socket, socket_handoff how) {
   if (argv.empty() || argv[0].empty()) throw std::invalid_argument("spawn_child: empty command");
   const auto& program = argv[0];
   // Everything the child needs is made before fork: the child must not allocate.
@@ -132,20 +189,40 @@ pid_t spawn_child(const std::vector<std::string>& argv, const std::filesystem::p
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  const bool passing = socket && how == socket_handoff::listen_fds;
+  child_env env(passing);
 
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw errno_error(errno, program, "pipe");
   unique_fd pipe_r(fds[0]), pipe_w(fds[1]);
-  unique_fd report_r = above_stdio(std::move(pipe_r), program);
-  unique_fd report_w = above_stdio(std::move(pipe_w), program);
+  unique_fd report_r = at_least(std::move(pipe_r), 4, program);
+  unique_fd report_w = at_least(std::move(pipe_w), 4, program);
   unique_fd null_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (null_fd.get() < 0) throw errno_error(errno, program, "open /dev/null");
-  unique_fd devnull = above_stdio(std::move(null_fd), program);
+  unique_fd devnull = at_least(std::move(null_fd), 4, program);
+  unique_fd passed;
+  if (passing) {
+    unique_fd copy(::fcntl(socket->fd(), F_DUPFD_CLOEXEC, 3));
+    if (copy.get() < 0) throw errno_error(errno, program, "fcntl(F_DUPFD_CLOEXEC) of the listening socket");
+    passed = std::move(copy);
+  }
 
-  const pid_t parent = ::getpid();
+  const child_setup setup{::getpid(),
+                          report_w.get(),
+                          devnull.get(),
+                          passing ? passed.get() : -1,
+                          env.listen_pid.data() + std::string_view("LISTEN_PID=").size(),
+                          dir.c_str(),
+                          path.c_str(),
+                          args.data(),
+                          env.envp.data()};
   const pid_t pid = ::fork();
   if (pid < 0) throw errno_error(errno, program, "fork");
-  if (pid == 0) run_child(parent, report_w.get(), devnull.get(), dir.c_str(), path.c_str(), args.data());
+  if (pid == 0) run_child(setup);
+  // port_only: the child closed its copy before exec; with ours closed too, the port is free
+  // when the program starts.
+  if (socket) socket->close();
+  passed.reset();
 
   report_w.reset();
   exec_report r{};
@@ -160,11 +237,23 @@ pid_t spawn_child(const std::vector<std::string>& argv, const std::filesystem::p
   std::string what;
   if (r.step == step_chdir) what = "cannot enter working directory " + dir;
   else if (r.step == step_pdeathsig) what = "prctl(PR_SET_PDEATHSIG)";
+  else if (r.step == step_socket) what = "pass the listening socket as descriptor 3";
   else what = "exec " + path;
   throw errno_error(r.err, program, what.c_str());
 }
 
-std::uint16_t free_port(const std::string& host) {
+}  // namespace
+
+pid_t spawn_child(const std::vector<std::string>& argv, const std::filesystem::path& workdir) {
+  return spawn(argv, workdir, nullptr, socket_handoff::port_only);
+}
+
+pid_t spawn_child(const std::vector<std::string>& argv, const std::filesystem::path& workdir,
+                  listening_socket socket, socket_handoff how) {
+  return spawn(argv, workdir, &socket, how);
+}
+
+listening_socket listening_socket::open(const std::string& host) {
   sockaddr_storage addr{};
   socklen_t len = 0;
   auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
@@ -176,15 +265,38 @@ std::uint16_t free_port(const std::string& host) {
     v6->sin6_family = AF_INET6;
     len = sizeof *v6;
   } else {
-    throw std::system_error(EINVAL, std::generic_category(), "free_port: not an IP address: '" + host + "'");
+    throw std::system_error(EINVAL, std::generic_category(),
+                            "listening socket: not an IP address: '" + host + "'");
   }
   unique_fd s(::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (s.get() < 0) throw std::system_error(errno, std::generic_category(), "free_port: socket");
+  if (s.get() < 0) throw std::system_error(errno, std::generic_category(), "listening socket: socket");
   if (::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0)
-    throw std::system_error(errno, std::generic_category(), "free_port: bind " + host);
+    throw std::system_error(errno, std::generic_category(), "listening socket: bind " + host);
+  if (::listen(s.get(), SOMAXCONN) != 0)
+    throw std::system_error(errno, std::generic_category(), "listening socket: listen on " + host);
   if (::getsockname(s.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    throw std::system_error(errno, std::generic_category(), "free_port: getsockname");
-  return ntohs(addr.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
+    throw std::system_error(errno, std::generic_category(), "listening socket: getsockname");
+  const auto port = ntohs(addr.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
+  return listening_socket(s.release(), port);
+}
+
+listening_socket::listening_socket(listening_socket&& o) noexcept
+    : fd_(std::exchange(o.fd_, -1)), port_(o.port_) {}
+
+listening_socket& listening_socket::operator=(listening_socket&& o) noexcept {
+  if (this != &o) {
+    close();
+    fd_ = std::exchange(o.fd_, -1);
+    port_ = o.port_;
+  }
+  return *this;
+}
+
+listening_socket::~listening_socket() { close(); }
+
+void listening_socket::close() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
 }
 
 std::vector<std::string> expand_command(const std::vector<std::string>& argv, std::uint16_t port) {

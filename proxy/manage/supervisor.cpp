@@ -194,8 +194,12 @@ bool pool_supervisor::spawn_into_free_slot(clock::time_point now) {
   replica r;
   r.slot = static_cast<std::size_t>(free_slot - used.begin());
   try {
-    r.port = free_port(managed_.host);
-    r.pid = spawn_child(expand_command(managed_.command, r.port), managed_.workdir);
+    // Bound and listening from here on: no other process can take the port before the replica
+    // (which gets the socket itself, or the port once it starts: see socket_handoff).
+    auto socket = listening_socket::open(managed_.host);
+    r.port = socket.port();
+    r.pid = spawn_child(expand_command(managed_.command, r.port), managed_.workdir, std::move(socket),
+                        managed_.listen_fds ? socket_handoff::listen_fds : socket_handoff::port_only);
   } catch (const std::exception& e) {
     // Cannot start at all (missing program): back off like a crash.
     spdlog::error("pool {}: cannot start a replica: {}", cfg_.name, e.what());

@@ -1,5 +1,6 @@
 #pragma once
-// Runs the replicas of one managed pool: starts them on free ports, puts each into a replica slot
+// Runs the replicas of one managed pool: starts them on free ports (each replica gets its bound,
+// listening socket by LISTEN_FDS when `listen_fds` is on), puts each into a replica slot
 // of the pool once its ready path answers 200, restarts one that dies (with backoff, counted),
 // and follows the autoscaler: growing starts replicas, shrinking drains one (its slot stops
 // receiving requests, the requests in flight finish) before SIGTERM, then SIGKILL after

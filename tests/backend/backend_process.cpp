@@ -72,12 +72,12 @@ std::filesystem::path demo_model(const std::string& kind, const std::vector<std:
 }
 
 backend_process::backend_process(const std::filesystem::path& model, const std::string& kind,
-                                 const std::vector<std::string>& extra) {
+                                 const std::vector<std::string>& extra, int listen_fd) {
   std::vector<std::string> argv{backend_binary(), "serve",  "--model", model.string(),
                                 "--kind",         kind,     "--listen", "127.0.0.1:0"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   child_ = std::make_unique<child_process>(
-      argv, child_io{{}, dir_.file("stdout.log"), dir_.file("stderr.log")});
+      argv, child_io{{}, dir_.file("stdout.log"), dir_.file("stderr.log"), listen_fd});
   const std::regex listening(R"(listening on 127\.0\.0\.1:(\d+))");
   const bool up = eventually(
       [&] {

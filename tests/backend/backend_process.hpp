@@ -24,8 +24,10 @@ std::filesystem::path demo_model(const std::string& kind, const std::vector<std:
 /// when the current test failed.
 class backend_process {
  public:
+  /// `listen_fd` >= 0: a listening socket passed as descriptor 3 with LISTEN_FDS (the backend
+  /// then serves on it, whatever --listen says).
   backend_process(const std::filesystem::path& model, const std::string& kind,
-                  const std::vector<std::string>& extra = {});
+                  const std::vector<std::string>& extra = {}, int listen_fd = -1);
   ~backend_process();
 
   std::uint16_t port() const { return port_; }

@@ -1,5 +1,6 @@
 // Unit tests for the backend's pure batching logic: the dynamic batcher driven by a manual
-// clock, continuous decode batching with a fake model, and the sampler.
+// clock (rows per batch, rows in the queue, requests cut into parts), continuous decode batching
+// with a fake model, and the sampler.
 
 #include "backend/batching/decode_batch.hpp"
 #include "backend/batching/dynamic_batcher.hpp"
@@ -29,7 +30,16 @@ const manual_clock::time_point t0{};
 
 std::vector<int> items(const batcher::batch& b) {
   std::vector<int> out;
-  for (const auto& e : b.entries) out.push_back(e.item);
+  for (const auto& p : b.parts) out.push_back(p.item);
+  return out;
+}
+
+// "item[first,end)" for each part.
+std::string parts(const batcher::batch& b) {
+  std::string out;
+  for (const auto& p : b.parts)
+    out += (out.empty() ? "" : " ") + std::to_string(p.item) + "[" + std::to_string(p.first_row) +
+           "," + std::to_string(p.first_row + p.rows) + ")";
   return out;
 }
 
@@ -71,21 +81,62 @@ TEST(DynamicBatcher, BatchesNeverExceedMaxBatchRows) {
   EXPECT_EQ(items(*second), (std::vector<int>{2, 3}));
 }
 
-TEST(DynamicBatcher, OversizedRequestGoesAlone) {
+// Issue 14: a 1024-row request ran as one 1024-row model call whatever max_batch said.
+TEST(DynamicBatcher, OversizedRequestIsCutIntoPartsOfAtMostMaxBatchRows) {
   batcher b({4, 1000us, 16});
-  b.push(7, 10, t0);
-  auto got = b.take(t0);
-  ASSERT_TRUE(got) << "10 rows >= max_batch: due at once";
-  EXPECT_EQ(got->rows, 10u);
+  ASSERT_EQ(b.push(7, 10, t0), mb::push_result::queued);
+  std::vector<std::string> got;
+  while (auto batch = b.take(t0)) {
+    EXPECT_LE(batch->rows, 4u);
+    got.push_back(parts(*batch));
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"7[0,4)", "7[4,8)"})) << "10 rows >= max_batch: due at once";
+  EXPECT_EQ(b.queued_rows(), 2u);
+  EXPECT_EQ(*b.due_at(), t0 + 1000us) << "2 rows left: they wait for company like any request";
+  auto last = b.take(t0 + 1000us);
+  ASSERT_TRUE(last);
+  EXPECT_EQ(parts(*last), "7[8,10)");
+  EXPECT_EQ(b.waiting(), 0u);
+  EXPECT_EQ(b.queued_rows(), 0u);
 }
 
-TEST(DynamicBatcher, FullQueueRefusesAtOnce) {
-  batcher b({8, 1000us, 3});
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(b.push(i, 1, t0), mb::push_result::queued);
-  EXPECT_EQ(b.push(3, 1, t0), mb::push_result::full);
-  EXPECT_EQ(b.waiting(), 3u);
-  ASSERT_TRUE(b.take(t0 + 1000us));
-  EXPECT_EQ(b.push(4, 1, t0 + 1000us), mb::push_result::queued) << "room again after a batch";
+// The worked example of dynamic_batcher.hpp: parts fill batches; a request that fits one batch
+// is never cut.
+TEST(DynamicBatcher, PartsFillBatchesAndSmallRequestsStayWhole) {
+  batcher b({16, 1000us, 100});
+  b.push(1, 2, t0);
+  b.push(2, 40, t0);
+  b.push(3, 3, t0);
+  b.push(4, 15, t0);
+  std::vector<std::string> got;
+  while (auto batch = b.take(t0 + 1000us)) got.push_back(parts(*batch));
+  EXPECT_EQ(got, (std::vector<std::string>{"1[0,2) 2[0,14)", "2[14,30)", "2[30,40) 3[0,3)", "4[0,15)"}));
+}
+
+// Issue 14: --max-queue counted requests, so one request could queue any number of rows.
+TEST(DynamicBatcher, TheQueueIsBoundedInRows) {
+  batcher b({6, 1000000us, 8});
+  EXPECT_EQ(b.push(1, 3, t0), mb::push_result::queued);
+  EXPECT_EQ(b.push(2, 6, t0), mb::push_result::full) << "3 + 6 rows > 8";
+  EXPECT_EQ(b.push(3, 5, t0), mb::push_result::queued) << "3 + 5 rows = 8";
+  EXPECT_EQ(b.push(4, 1, t0), mb::push_result::full);
+  EXPECT_EQ(b.queued_rows(), 8u);
+  EXPECT_EQ(b.waiting(), 2u);
+  auto first = b.take(t0);
+  ASSERT_TRUE(first) << "8 rows >= max_batch 6: due at once";
+  EXPECT_EQ(parts(*first), "1[0,3)") << "request 3 fits a batch whole: not cut to fill this one";
+  EXPECT_EQ(b.queued_rows(), 5u);
+  EXPECT_EQ(b.push(2, 3, t0), mb::push_result::queued) << "room again";
+  EXPECT_EQ(b.push(5, 1, t0), mb::push_result::full);
+}
+
+TEST(DynamicBatcher, MoreRowsThanTheWholeQueueIsTooLargeEvenWhenEmpty) {
+  batcher b({4, 1000us, 8});
+  EXPECT_EQ(b.push(1, 9, t0), mb::push_result::too_large);
+  EXPECT_EQ(b.push(2, 8, t0), mb::push_result::queued);
+  EXPECT_EQ(b.push(3, 9, t0), mb::push_result::too_large) << "not `full`: waiting never helps";
+  b.close();
+  EXPECT_EQ(b.push(4, 9, t0), mb::push_result::closed);
 }
 
 TEST(DynamicBatcher, ClosedBatcherDrainsWithoutWaitingAndRefusesNewWork) {

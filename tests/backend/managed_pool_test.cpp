@@ -12,6 +12,8 @@ TEST_F(ManagedPool, StartsMinReplicasAndAnUnchangedReloadKeepsThem) {
   ASSERT_NO_FATAL_FAILURE(wait_replicas(2, 20s));
   const auto before = children_of(proxy_->pid());
   EXPECT_EQ(desired(), 2);
+  EXPECT_NE(proxy_->stderr_log().find("(socket passed by the parent: LISTEN_FDS)"), std::string::npos)
+      << "a modelgate-backend replica gets its socket from the proxy by default";
 
   for (int i = 0; i < 6; ++i) {
     std::string body;
@@ -193,6 +195,34 @@ TEST_F(ManagedPool, SigtermFinishesTheStreamThenStopsEveryReplica) {
     EXPECT_NE(log.find("(pid " + std::to_string(pid) + ") stopped"), std::string::npos)
         << "no stop of replica " << pid << " in the log";
   }
+}
+
+// Issue 14, item 13: the port a replica was given was free between the proxy choosing it and
+// the replica binding it, so another local process could take it (and receive requests with
+// their forwarded API keys). Now the proxy binds it, listens, and passes the socket. A wrapper
+// checks, before it starts the backend, that the port already listens and that LISTEN_FDS and
+// LISTEN_PID name this process; `listen_fds: true` because the program is not modelgate-backend.
+TEST_F(ManagedPool, EachReplicaGetsItsListeningSocketFromTheProxy) {
+  const std::string check =
+      "grep -q \":$(printf %04X \"$1\") 00000000:0000 0A\" /proc/net/tcp && [ \"$LISTEN_FDS\" = 1 ] && "
+      "[ \"$LISTEN_PID\" = \"$$\" ] || { echo \"replica check failed on port $1\" >&2; exit 1; }; "
+      "shift; exec \"$@\"";
+  const std::string command = "[ \"/bin/sh\", \"-c\", " + json::serialize(json::string(check)) +
+                              ", \"sh\", \"{port}\", \"" + backend_binary() + "\", \"serve\", \"--model\", \"" +
+                              demo_model("textgen", {"--steps", "0"}).string() +
+                              "\", \"--kind\", \"textgen\", \"--threads\", \"1\", \"--listen\", "
+                              "\"127.0.0.1:{port}\" ]";
+  ASSERT_NO_FATAL_FAILURE(start({.min_replicas = 1,
+                                 .max_replicas = 1,
+                                 .scaling = "      listen_fds: true\n      ready_timeout: 20s\n",
+                                 .command = command}));
+  ASSERT_NO_FATAL_FAILURE(wait_replicas(1, 20s));
+  std::string body;
+  EXPECT_EQ(complete(8, &body), 200u) << body;
+  const auto log = proxy_->stderr_log();
+  EXPECT_EQ(log.find("replica check failed"), std::string::npos) << log;
+  EXPECT_NE(log.find("(socket passed by the parent: LISTEN_FDS)"), std::string::npos) << log;
+  EXPECT_EQ(metric(R"(modelgate_managed_restarts_total{pool="text"})"), 0);
 }
 
 }  // namespace

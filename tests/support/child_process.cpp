@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -45,6 +46,18 @@ child_process::child_process(const std::vector<std::string>& argv, const child_i
   const std::string out = path_or_null(io.stdout_path);
   const std::string err = path_or_null(io.stderr_path);
   const pid_t parent = ::getpid();
+  // With a socket to pass: the environment plus LISTEN_FDS and LISTEN_PID, whose digits the
+  // child writes (it does not know its pid before fork).
+  const bool passing = io.listen_fd >= 0;
+  std::vector<std::string> env;
+  for (char** e = environ; passing && e && *e; ++e)
+    if (!std::string_view(*e).starts_with("LISTEN_")) env.emplace_back(*e);
+  env.emplace_back("LISTEN_FDS=1");
+  env.emplace_back("LISTEN_PID=" + std::string(20, '\0'));
+  char* pid_slot = env.back().data() + 11;
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
 
   pid_ = ::fork();
   if (pid_ < 0) throw std::system_error(errno, std::generic_category(), "fork");
@@ -59,8 +72,20 @@ child_process::child_process(const std::vector<std::string>& argv, const child_i
     redirect(err.c_str(), STDERR_FILENO, O_WRONLY | O_CREAT | O_TRUNC);
     // Inherit nothing else: a test's listening sockets (fake upstreams) must die with the test's
     // copy, or "killing" an upstream would leave its port accepting in the child.
-    ::syscall(SYS_close_range, 3u, ~0u, 0u);
-    ::execvp(args[0], const_cast<char* const*>(args.data()));
+    if (passing) {
+      if (io.listen_fd == 3 ? ::fcntl(3, F_SETFD, 0) != 0 : ::dup2(io.listen_fd, 3) != 3) _exit(124);
+      char digits[20];
+      int n = 0;
+      for (auto v = static_cast<unsigned long>(::getpid()); n == 0 || v != 0; v /= 10)
+        digits[n++] = static_cast<char>('0' + v % 10);
+      for (int i = 0; i < n; ++i) pid_slot[i] = digits[n - 1 - i];
+      pid_slot[n] = '\0';
+    }
+    ::syscall(SYS_close_range, passing ? 4u : 3u, ~0u, 0u);
+    if (passing)
+      ::execvpe(args[0], const_cast<char* const*>(args.data()), envp.data());
+    else
+      ::execvp(args[0], const_cast<char* const*>(args.data()));
     _exit(127);
   }
 }

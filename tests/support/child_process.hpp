@@ -17,6 +17,9 @@ struct child_io {
   std::filesystem::path stdin_path;
   std::filesystem::path stdout_path;
   std::filesystem::path stderr_path;
+  /// A listening socket (>= 3) the child gets as descriptor 3 with LISTEN_FDS=1 and
+  /// LISTEN_PID=<its pid>, as a managing parent passes it (sd_listen_fds(3)); -1: none.
+  int listen_fd = -1;
 };
 
 /// A running child process (fork/exec). Move-only; the destructor SIGKILLs and reaps a child

@@ -2,12 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -173,9 +177,95 @@ TEST(SpawnChild, DiesWithItsParent) {
   EXPECT_EQ(WTERMSIG(status), SIGTERM);
 }
 
-TEST(FreePort, BindsAndReleases) {
-  auto p = free_port("127.0.0.1");
-  EXPECT_GT(p, 0);
-  EXPECT_GT(free_port("::1"), 0);
-  EXPECT_THROW(free_port("localhost"), std::system_error);
+namespace {
+
+// "0A" is TCP_LISTEN in /proc/net/tcp, whose local address column ends in ":PORT" in hex.
+std::string listening_pattern(std::uint16_t port) {
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "%04X", port);
+  return std::string(":") + hex + " 00000000:0000 0A";
+}
+
+// bind(127.0.0.1:port) from this process: 0, or the errno.
+int try_bind(std::uint16_t port) {
+  int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int err = ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 ? 0 : errno;
+  ::close(s);
+  return err;
+}
+
+bool accepts_connections(std::uint16_t port) {
+  int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(s);
+  return ok;
+}
+
+}  // namespace
+
+// The replica's port is taken, bound and listening, from the moment it is chosen: no other
+// process can bind it before the replica serves.
+TEST(ListeningSocket, HoldsItsPortUntilClosed) {
+  auto s = listening_socket::open("127.0.0.1");
+  const auto port = s.port();
+  ASSERT_GT(port, 0);
+  EXPECT_EQ(try_bind(port), EADDRINUSE);
+  EXPECT_TRUE(accepts_connections(port));
+  s.close();
+  EXPECT_FALSE(accepts_connections(port));
+  EXPECT_GT(listening_socket::open("::1").port(), 0);
+  EXPECT_THROW(listening_socket::open("localhost"), std::system_error);
+}
+
+// listen_fds: the child has the socket as descriptor 3 and LISTEN_FDS=1, LISTEN_PID=its pid; the
+// port stays held by the child once the proxy closed its copy.
+TEST(SpawnChild, PassesTheListeningSocketAsDescriptor3) {
+  ::setenv("LISTEN_FDNAMES", "stale", 1);
+  auto s = listening_socket::open("127.0.0.1");
+  const auto port = s.port();
+  const std::string checks = "[ \"$LISTEN_FDS\" = 1 ] && [ \"$LISTEN_PID\" = \"$$\" ] && "
+                             "[ -z \"${LISTEN_FDNAMES+x}\" ] && [ -S /proc/self/fd/3 ] && "
+                             "grep -q '" + listening_pattern(port) + "' /proc/net/tcp";
+  temp_dir d;
+  pid_t pid = spawn_child({"sh", "-c", checks + " || exit 1; : > checked; exec sleep 30"}, d.path,
+                          std::move(s), socket_handoff::listen_fds);
+  ::unsetenv("LISTEN_FDNAMES");
+  int status = 0;
+  bool exited = false;
+  for (int i = 0; i < 500 && !fs::exists(d.path / "checked") && !exited; ++i) {
+    exited = ::waitpid(pid, &status, WNOHANG) == pid;
+    ::usleep(10'000);
+  }
+  ASSERT_FALSE(exited) << "the checks failed: exit " << WEXITSTATUS(status);
+  ASSERT_TRUE(fs::exists(d.path / "checked"));
+  EXPECT_EQ(try_bind(port), EADDRINUSE) << "the child holds the port";
+  EXPECT_TRUE(accepts_connections(port));
+  ::kill(pid, SIGKILL);
+  EXPECT_TRUE(WIFSIGNALED(wait_status(pid)));
+}
+
+// port_only (a program that binds its port itself): the port is free when it starts, and it
+// gets no socket and no LISTEN_* variables, even ones the proxy inherited.
+TEST(SpawnChild, PortOnlyFreesThePortBeforeTheProgramStarts) {
+  ::setenv("LISTEN_FDS", "1", 1);
+  ::setenv("LISTEN_PID", "1", 1);
+  auto s = listening_socket::open("127.0.0.1");
+  const auto port = s.port();
+  const std::string script = "! grep -q '" + listening_pattern(port) + "' /proc/net/tcp && "
+                             "[ ! -e /proc/self/fd/3 ] && [ -z \"${LISTEN_FDS+x}${LISTEN_PID+x}\" ]";
+  EXPECT_EQ(exit_code(spawn_child({"sh", "-c", script}, fs::temp_directory_path(), std::move(s),
+                                  socket_handoff::port_only)),
+            0);
+  EXPECT_EQ(sh("[ -z \"${LISTEN_FDS+x}${LISTEN_PID+x}\" ]"), 0) << "without a socket either";
+  ::unsetenv("LISTEN_FDS");
+  ::unsetenv("LISTEN_PID");
+  EXPECT_EQ(try_bind(port), 0);
 }

@@ -37,6 +37,7 @@ TEST(ManagedConfig, DefaultsAndSynthesizedReplicaSlots) {
   EXPECT_EQ(m.command, (std::vector<std::string>{"modelgate-backend", "--port", "{port}"}));
   EXPECT_EQ(m.workdir, std::filesystem::path("/etc/modelgate")) << "default: the config file's folder";
   EXPECT_EQ(m.host, "127.0.0.1");
+  EXPECT_TRUE(m.listen_fds) << "modelgate-backend takes its socket by LISTEN_FDS";
   EXPECT_EQ(m.min_replicas, 1u);
   EXPECT_EQ(m.max_replicas, 1u);
   EXPECT_EQ(m.target_queue_depth, 4.0);
@@ -78,6 +79,7 @@ TEST(ManagedConfig, EveryKeyIsRead) {
   EXPECT_EQ(m.command[1], "--listen={port}");
   EXPECT_EQ(m.workdir, dir.lexically_normal());
   EXPECT_EQ(m.host, "::1");
+  EXPECT_FALSE(m.listen_fds) << "another program: only the port, unless listen_fds says so";
   EXPECT_EQ(m.min_replicas, 0u);
   EXPECT_EQ(m.max_replicas, 4u);
   EXPECT_EQ(m.target_queue_depth, 2.5);
@@ -103,6 +105,17 @@ TEST(ManagedConfig, EveryKeyIsRead) {
     EXPECT_FALSE(b.tls);
     EXPECT_EQ(b.label(), "replica#" + std::to_string(i));
   }
+}
+
+// Only programs that take LISTEN_FDS may get the socket: another would find its port held.
+TEST(ManagedConfig, ListenFdsDefaultsToOnForModelgateBackendOnly) {
+  auto listen_fds = [](const std::string& managed) { return load(managed).pools[0].managed->listen_fds; };
+  EXPECT_TRUE(listen_fds("    managed: { command: [ /usr/local/bin/modelgate-backend, serve ] }\n"));
+  EXPECT_FALSE(listen_fds("    managed: { command: [ vllm, serve, --port, \"{port}\" ] }\n"));
+  EXPECT_FALSE(listen_fds("    managed: { command: [ /opt/modelgate-backend-wrapper ] }\n"));
+  EXPECT_TRUE(listen_fds("    managed: { command: [ gunicorn, app ], listen_fds: true }\n"));
+  EXPECT_FALSE(listen_fds("    managed: { command: [ modelgate-backend ], listen_fds: false }\n"));
+  EXPECT_EQ(error_of("    managed: { command: [ x ], listen_fds: maybe }\n").key(), "pools[0].managed.listen_fds");
 }
 
 TEST(ManagedConfig, RelativeWorkdirResolvesAgainstTheConfigFolder) {
