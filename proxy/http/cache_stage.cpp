@@ -99,8 +99,17 @@ cache_stage::cache_stage(runtime_state& st, std::size_t route, const request& re
   std::string fingerprint;
   if (!api_key_id && policy.scope == cache::key_scope::per_api_key) fingerprint = caller_fingerprint(req);
   auto [path, query] = cache::split_target(sv(req.target()));
-  key_ = cache::make_key({method, rt_->route_name(route), path, query, &body, vary,
-                          api_key_id.value_or(std::string_view(fingerprint)), policy.scope});
+  // The route's identity, not its name, and the Host: two routes or two virtual hosts that
+  // answer the same path differently never share an entry (the port is dropped, as routes do).
+  key_ = cache::make_key({.method = method,
+                          .route = rt_->route_identity(route),
+                          .host = sv(req[http::field::host]),
+                          .path = path,
+                          .query = query,
+                          .body = &body,
+                          .vary = vary,
+                          .api_key_id = api_key_id.value_or(std::string_view(fingerprint)),
+                          .scope = policy.scope});
   ttl_ = policy.ttl.value_or(rt_->store.default_ttl());
 }
 
