@@ -153,8 +153,6 @@ asio::awaitable<cache_answer> cache_stage::before_forward(downstream& d, std::st
     case cache::wait_result::proceed:
     case cache::wait_result::timed_out:
       break;
-    case cache::wait_result::gave_up:
-      co_return cache_answer{cache_answer::kind::failed, false, 0, 0, {}};
   }
   counters.misses->Increment();
   co_return cache_answer{};
@@ -308,6 +306,11 @@ void cache_stage::on_response_complete() {
                    });
   }
   lease_.complete(std::move(e));
+}
+
+void cache_stage::on_client_gone() {
+  recorder_.reset();
+  lease_.hand_over();
 }
 
 }  // namespace modelgate::proxy

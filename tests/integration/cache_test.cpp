@@ -295,3 +295,39 @@ TEST_F(CacheTest, TheHostIsPartOfTheKey) {
   EXPECT_EQ(as("a.example:8443"), "HIT") << "the port is not part of it, as for routes";
   EXPECT_EQ(upstream.requests(), 2u);
 }
+
+// Issue 14, finding 4: clients that give up on a slow answer lead the flight in turn (each is
+// promoted after the one before left); those that wait must still get the answer, never a 502.
+TEST_F(CacheTest, LeadersWhoseClientsGiveUpDoNotFailTheWaiters) {
+  upstream.on("/v1/slow",
+              ts::upstream_behaviour::fixed(200, "{\"answer\":42}\n", "application/json")
+                  .with_delay(1500ms));
+  start(cache_config());
+  constexpr int impatient = 3, patient = 3;
+  std::vector<ts::http_client> clients;
+  for (int i = 0; i < impatient + patient; ++i) {
+    clients.push_back(client());
+    clients.back().set_timeout(i < impatient ? 500ms : 15s);
+  }
+  std::vector<unsigned> status(clients.size(), 0);
+  std::vector<std::string> body(clients.size());
+  std::vector<std::thread> threads;
+  for (int i = 0; i < impatient + patient; ++i)
+    threads.emplace_back([&, i] {
+      // In this order: the impatient ones first, so they lead one after the other.
+      std::this_thread::sleep_for(i * 50ms);
+      try {
+        auto r = clients[i].post("/v1/slow", R"({"x":1})");
+        status[i] = r.result_int();
+        body[i] = r.body();
+      } catch (const boost::system::system_error&) {
+        clients[i].close();  // gave up
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (int i = impatient; i < impatient + patient; ++i) {
+    EXPECT_EQ(status[i], 200u) << "waiter " << i;
+    EXPECT_EQ(body[i], "{\"answer\":42}\n") << "waiter " << i;
+  }
+  EXPECT_EQ(metric("modelgate_errors_total"), 0.0) << metrics();
+}
