@@ -206,7 +206,10 @@ asio::awaitable<cache_answer> cache_stage::replay(downstream& d, const cache::ca
                                                   unsigned version, clock::time_point deadline) {
   cache_answer a{cache_answer::kind::answered, false, e.status, 0, {}};
   http::response<http::buffer_body> res{static_cast<http::status>(e.status), version >= 11 ? 11u : 10u};
-  for (const auto& h : e.headers) res.insert(h.name, h.value);
+  // Entries decoded from the shared tier were written by other processes: keep only what a
+  // recorder here would have kept (never another caller's x-ratelimit-* or retry-after).
+  for (const auto& h : e.headers)
+    if (cache::is_stored_header(h.name)) res.insert(h.name, h.value);
   res.set(http::field::age, std::to_string(e.age(clock::now()).count()));
   res.set("x-cache", "HIT");
   res.set("x-request-id", request_id);
