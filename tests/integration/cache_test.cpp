@@ -26,7 +26,7 @@ class CacheTest : public ProxyTest {
 
   ts::response purge(const std::string& target = "/admin/cache/purge") const {
     auto admin = ts::http_client::connect(proxy->admin_port());
-    return admin.post(target, "");
+    return admin.post(target, "", {{"Content-Type", "application/json"}});
   }
 };
 
