@@ -10,6 +10,7 @@
 #include <charconv>
 #include <fstream>
 #include <initializer_list>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -121,6 +122,22 @@ access_log read_access_log(const reader& r, const YAML::Node& n) {
   return a;
 }
 
+// Routes without `name:` are named after their path or prefix, which may repeat (one prefix
+// split by a header, say). A repeat gets "#2", "#3", ... (the first free one, explicit names
+// included), so every route has its own name and files that loaded before still load.
+void unique_default_names(const YAML::Node& nodes, std::vector<route>& routes,
+                          const std::map<std::string, std::size_t>& named) {
+  std::set<std::string> taken;
+  for (const auto& [name, index] : named) taken.insert(name);
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    if (nodes[i]["name"]) continue;
+    auto& name = routes[i].name;
+    const std::string base = name;
+    for (unsigned n = 2; taken.count(name); ++n) name = base + "#" + std::to_string(n);
+    taken.insert(name);
+  }
+}
+
 proxy_config read_root(const reader& r, const YAML::Node& root) {
   if (!root || root.IsNull()) r.fail(root, "", "the file is empty");
   r.expect_map(root, "",
@@ -162,12 +179,21 @@ proxy_config read_root(const reader& r, const YAML::Node& root) {
   if (!routes) r.fail(root, "routes", "missing required key");
   if (!routes.IsSequence() || routes.size() == 0)
     r.fail(routes, "routes", "expected a non-empty list of routes");
+  std::map<std::string, std::size_t> named;  // explicit route name → its index
   for (std::size_t i = 0; i < routes.size(); ++i) {
     auto where = "routes[" + std::to_string(i) + "]";
     c.routes.push_back(detail::read_route(r, routes[i], where, c.pools));
     c.routes.back().cache = detail::read_route_cache(r, routes[i]["cache"], where + ".cache");
+    if (!routes[i]["name"]) continue;
+    // A name labels metrics and log lines and selects a cache purge: it must say which route.
+    auto [at, fresh] = named.emplace(c.routes.back().name, i);
+    if (!fresh)
+      r.fail(routes[i]["name"], where + ".name",
+             "duplicate route name '" + c.routes.back().name + "' (routes[" +
+                 std::to_string(at->second) + "] has it too)");
   }
   c.trusted_proxies = detail::read_cidr_list(r, root["trusted_proxies"], "trusted_proxies");
+  unique_default_names(routes, c.routes, named);
   c.auth = detail::read_auth(r, root["auth"]);
   c.quota_store = detail::read_quota_store(r, root["quota_store"]);
   return c;

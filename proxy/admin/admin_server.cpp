@@ -1,6 +1,7 @@
 #include "proxy/admin/admin_server.hpp"
 
 #include "metrics/exposition.hpp"
+#include "proxy/admin/admin_guard.hpp"
 #include "proxy/admin/cache_admin.hpp"
 #include "proxy/observe/log_escaped.hpp"
 
@@ -12,6 +13,8 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
+
 namespace modelgate::proxy {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -21,6 +24,26 @@ using tcp = asio::ip::tcp;
 namespace {
 constexpr auto tok = asio::as_tuple(asio::use_awaitable);
 constexpr std::string_view reload_path = "/admin/reload";
+
+// Bounds of one request (issue 14). The read buffer holds at most the header or one chunk-size
+// line at a time (the body parser consumes the rest as it arrives), so a huge chunk extension or
+// header line fails the read with buffer_overflow instead of growing the buffer.
+constexpr std::size_t max_header_bytes = 8 * 1024;
+constexpr std::size_t max_body_bytes = 64 * 1024;
+constexpr std::size_t max_buffer_bytes = 16 * 1024;
+// After refusing a request that broke a limit: what is still read and dropped before closing,
+// so the close does not reset the connection under the client before it read the answer.
+constexpr std::size_t max_drain_bytes = 1024 * 1024;
+constexpr auto drain_time = std::chrono::seconds(1);
+
+std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+
+// Set on every answer: nothing here is a document for a browser to sniff or a cache to keep.
+void add_admin_headers(http::response<http::string_body>& res) {
+  res.set(http::field::server, "modelgate");
+  res.set("x-content-type-options", "nosniff");
+  res.set(http::field::cache_control, "no-store");
+}
 
 // 200 {"status":"ok","generation":N,"warnings":[...]}, or {"status":"error","error":"..."} with
 // 400 (the file was rejected) or 409 (an earlier reload still waits for managed replicas).
@@ -37,10 +60,20 @@ void write_reload_outcome(const reload_outcome& o, http::response<http::string_b
   res.body() = boost::json::serialize(body) + "\n";
 }
 
+asio::awaitable<void> drain(beast::tcp_stream& stream) {
+  stream.expires_after(drain_time);
+  std::array<char, 4096> sink;
+  for (std::size_t total = 0; total < max_drain_bytes;) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), tok);
+    if (ec) break;
+    total += n;
+  }
+}
+
 }  // namespace
 
 admin_server::admin_server(asio::io_context& io, const config::host_port& a, admin_hooks hooks)
-    : io_(io), hooks_(std::move(hooks)), acceptor_(io) {
+    : io_(io), hooks_(std::move(hooks)), acceptor_(io), host_(a.host) {
   tcp::endpoint ep(asio::ip::make_address(a.host), a.port);
   acceptor_.open(ep.protocol());
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
@@ -71,18 +104,44 @@ asio::awaitable<void> admin_server::accept_loop() {
 asio::awaitable<void> admin_server::serve(tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
+  buffer.max_size(max_buffer_bytes);
+  bool refused_read = false;
   for (;;) {
     stream.expires_after(std::chrono::seconds(30));
     http::request_parser<http::string_body> parser;
-    parser.body_limit(64 * 1024);
+    parser.header_limit(max_header_bytes);
+    parser.body_limit(max_body_bytes);
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, tok);
-    if (ec) co_return;
+    if (ec) {
+      // Over a limit or malformed: say so, then close (the rest of the stream is unframed).
+      if (auto status = status_for_read_error(ec)) {
+        http::response<http::string_body> res{static_cast<http::status>(*status), 11};
+        add_admin_headers(res);
+        res.set(http::field::content_type, "text/plain");
+        res.body() = std::string(http::obsolete_reason(res.result())) + "\n";
+        res.keep_alive(false);
+        res.prepare_payload();
+        auto [wec, wn] = co_await http::async_write(stream, res, tok);
+        refused_read = !wec;
+      }
+      break;
+    }
     const auto& req = parser.get();
     http::response<http::string_body> res{http::status::ok, 11};
-    res.set(http::field::server, "modelgate");
+    add_admin_headers(res);
     auto path = req.target().substr(0, req.target().find('?'));
     auto state = hooks_.current();
-    if (path == cache_purge_path) {
+    admin_request_view view;
+    view.method = req.method();
+    view.version = req.version();
+    if (auto h = req.find(http::field::host); h != req.end()) view.host = sv(h->value());
+    view.has_origin = req.count(http::field::origin) != 0;
+    if (auto t = req.find(http::field::content_type); t != req.end())
+      view.content_type = sv(t->value());
+    if (auto no = check_admin_request(view, host_)) {
+      res.result(static_cast<http::status>(no->status));
+      res.body() = std::string(no->message);
+    } else if (path == cache_purge_path) {
       handle_cache_purge(*state, req, res);
     } else if (path == reload_path) {
       if (req.method() != http::verb::post) {
@@ -120,6 +179,7 @@ asio::awaitable<void> admin_server::serve(tcp::socket socket) {
   }
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  if (refused_read) co_await drain(stream);
 }
 
 }  // namespace modelgate::proxy

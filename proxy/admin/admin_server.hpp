@@ -1,7 +1,8 @@
 #pragma once
 // The admin listener: GET /metrics (Prometheus text), /healthz (alive), /readyz (accepting
 // traffic; 503 while draining), POST /admin/reload (re-read the config file) and the cache purge.
-// Plain HTTP, meant for a private address.
+// Plain HTTP, meant for a private address. Requests from web pages are refused (admin_guard.hpp)
+// and every read is bounded.
 
 #include "proxy/runtime_state.hpp"
 
@@ -47,6 +48,7 @@ class admin_server {
   boost::asio::io_context& io_;
   admin_hooks hooks_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  std::string host_;  // the configured address's host: a Host that may change state
 };
 
 }  // namespace modelgate::proxy

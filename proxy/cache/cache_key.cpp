@@ -10,7 +10,8 @@
 namespace modelgate::cache {
 namespace {
 
-constexpr std::string_view version_tag = "modelgate-cache-key-v1";
+// v2 (issue 14): the route's identity instead of its name, and the Host.
+constexpr std::string_view version_tag = "modelgate-cache-key-v2";
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -19,21 +20,37 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// "Name:8443" → "name", "[::1]:8443" → "[::1]": what routes match on (route_table.cpp).
+std::string host_key(std::string_view host) {
+  if (host.starts_with('[')) {
+    if (auto close = host.find(']'); close != std::string_view::npos)
+      host = host.substr(0, close + 1);
+  } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  return lower(host);
+}
+
+// One field: a tag byte, a fixed-width little-endian length (so no field can run into the
+// next), the bytes.
+template <class Sink>
+void put_field(Sink& sink, char tag, std::string_view bytes) {
+  char head[9];
+  head[0] = tag;
+  auto n = static_cast<std::uint64_t>(bytes.size());
+  for (int i = 0; i < 8; ++i) head[1 + i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  sink.put(std::string_view(head, sizeof head));
+  sink.put(bytes);
+}
+
 // Writes the pre-image field by field to any sink with put(std::string_view).
 template <class Sink>
 void encode(const key_input& in, Sink& sink) {
-  auto field = [&](char tag, std::string_view bytes) {
-    char head[9];
-    head[0] = tag;
-    auto n = static_cast<std::uint64_t>(bytes.size());
-    // Fixed-width little-endian length: no field can run into the next.
-    for (int i = 0; i < 8; ++i) head[1 + i] = static_cast<char>((n >> (8 * i)) & 0xff);
-    sink.put(std::string_view(head, sizeof head));
-    sink.put(bytes);
-  };
+  auto field = [&](char tag, std::string_view bytes) { put_field(sink, tag, bytes); };
   field('v', version_tag);
   field('m', in.method);
   field('r', in.route);
+  field('a', host_key(in.host));
   field('p', in.path);
   field('q', in.query);
   if (in.body && in.body->json()) {
@@ -76,6 +93,24 @@ struct sha256_sink {
 };
 
 }  // namespace
+
+std::string encode_route_identity(const route_identity& id) {
+  string_sink s;
+  put_field(s, 'P', id.path_prefix);
+  put_field(s, 'E', id.path);
+  put_field(s, 'H', lower(id.host));
+  if (id.header_name) {
+    put_field(s, 'N', lower(*id.header_name));
+    put_field(s, 'V', id.header_value);
+  }
+  // The route matches any of its models: the list is a set.
+  std::vector<std::string_view> models(id.models.begin(), id.models.end());
+  std::sort(models.begin(), models.end());
+  for (auto m : models) put_field(s, 'M', m);
+  put_field(s, 'O', id.pool);
+  put_field(s, 'F', id.fallback);
+  return std::move(s.out);
+}
 
 std::string cache_key::hex() const {
   static constexpr char digits[] = "0123456789abcdef";

@@ -52,10 +52,30 @@ struct vary_value {
   std::optional<std::string_view> value;
 };
 
+/// A route as the key sees it: what it matches and where it sends what it matched. Two routes
+/// with equal identities forward equal requests to the same pools, so they may share entries;
+/// anything else keeps them apart, across reloads and across proxies sharing the Redis tier
+/// (which a route name or a position in the file would not: names repeat, files differ).
+struct route_identity {
+  std::string_view path_prefix;
+  std::string_view path;
+  std::string_view host;  // compared case-insensitively
+  std::optional<std::string_view> header_name;  // nullopt: no header condition
+  std::string_view header_value;                // "": the header's presence is enough
+  std::span<const std::string> models;          // any order
+  std::string_view pool;
+  std::string_view fallback;  // "": none
+};
+
+/// The bytes key_input::route is made of: each part as a tag byte, a 64-bit length and the
+/// bytes; host and header name lowercased, models sorted. Pure.
+std::string encode_route_identity(const route_identity& id);
+
 /// Everything the key is made of, as views into the request (the caller keeps them alive).
 struct key_input {
   std::string_view method;      // "POST"
-  std::string_view route;       // route name
+  std::string_view route;       // encode_route_identity() of the matched route (not its name)
+  std::string_view host;        // the request's Host (the key holds it lowercased, port-less)
   std::string_view path;        // target without the query
   std::string_view query;       // after '?', as sent (not reordered)
   const request_body* body = nullptr;  // nullptr: empty body
@@ -65,8 +85,9 @@ struct key_input {
 };
 
 /// The key's pre-image: a version tag, then each field as a tag byte, a 64-bit length and
-/// the bytes. Header names are lowercased and sorted; a JSON body is canonical_json(), other
-/// bodies are their bytes. With key_scope::shared the API key id is left out.
+/// the bytes. The host is lowercased and loses its port; header names are lowercased and
+/// sorted; a JSON body is canonical_json(), other bodies are their bytes. With
+/// key_scope::shared the API key id is left out.
 /// Exposed for tests and debugging; make_key() hashes the same bytes without keeping them.
 std::string key_material(const key_input& in);
 

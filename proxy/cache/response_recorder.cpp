@@ -22,14 +22,18 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-constexpr std::array<std::string_view, 12> dropped_headers = {
-    "connection", "keep-alive",   "proxy-connection", "transfer-encoding", "te",      "trailer",
-    "upgrade",    "content-length", "age",            "x-request-id",      "x-cache", "set-cookie"};
+constexpr std::array<std::string_view, 13> dropped_headers = {
+    "connection", "keep-alive",     "proxy-connection", "transfer-encoding", "te",
+    "trailer",    "upgrade",        "content-length",   "age",               "x-request-id",
+    "x-cache",    "set-cookie",     "retry-after"};
 
 }  // namespace
 
 bool is_stored_header(std::string_view name) {
   if (name.size() >= 6 && iequals(name.substr(0, 6), "proxy-")) return false;
+  // Per caller (issue 14): the rate-limit state of whoever filled the entry, not of whoever
+  // gets the hit; the proxy adds the hit's caller's own.
+  if (name.size() >= 12 && iequals(name.substr(0, 12), "x-ratelimit-")) return false;
   return std::none_of(dropped_headers.begin(), dropped_headers.end(),
                       [&](std::string_view d) { return iequals(name, d); });
 }

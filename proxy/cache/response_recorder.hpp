@@ -15,7 +15,8 @@ namespace modelgate::cache {
 
 /// True for headers a stored response keeps: not hop-by-hop (connection, keep-alive,
 /// transfer-encoding, te, trailer, upgrade, proxy-*), not per-response (content-length, age,
-/// date is kept, x-request-id, x-cache), never set-cookie (another caller would receive it).
+/// date is kept, x-request-id, x-cache), never set-cookie, x-ratelimit-* or retry-after
+/// (another caller would receive them: a cookie, a quota state that is not theirs).
 bool is_stored_header(std::string_view name);
 
 /// One per response being recorded; used by one coroutine at a time (not thread-safe).

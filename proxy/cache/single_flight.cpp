@@ -35,6 +35,11 @@ std::size_t flight_lease::fail() {
   return t ? t->finish(key_, flight_, single_flight::ending::fail, nullptr) : 0;
 }
 
+std::size_t flight_lease::hand_over() {
+  auto* t = std::exchange(table_, nullptr);
+  return t ? t->finish(key_, flight_, single_flight::ending::hand_over, nullptr) : 0;
+}
+
 std::size_t flight_lease::disband() {
   auto* t = std::exchange(table_, nullptr);
   return t ? t->finish(key_, flight_, single_flight::ending::disband, nullptr) : 0;
@@ -111,12 +116,18 @@ std::size_t single_flight::finish(const cache_key& key, std::uint64_t flight_id,
       case ending::complete: take_all(wait_result::use_entry); break;
       case ending::disband: take_all(wait_result::proceed); break;
       case ending::fail:
-        ++f.failures;
+      case ending::hand_over:
+        // Only the upstream's failures count: a leader whose client left says nothing about
+        // whether the next attempt will succeed.
+        if (how == ending::fail) ++f.failures;
         if (f.waiters.empty()) {
           s.flights.erase(it);
           flights_.fetch_sub(1, relaxed);
         } else if (f.failures >= max_attempts_) {
-          take_all(wait_result::gave_up);
+          // Giving up ends the coalescing, not the requests: each follower tries on its own,
+          // so none answers an error that another request's attempts caused.
+          give_ups_.fetch_add(1, relaxed);
+          take_all(wait_result::proceed);
         } else {
           // The flight stays, with the oldest follower as its new leader.
           promoted = std::move(f.waiters.front().fn);
@@ -170,6 +181,7 @@ single_flight::statistics single_flight::stats() const {
   st.leaders = leaders_.load(relaxed);
   st.followers = followers_.load(relaxed);
   st.promotions = promotions_.load(relaxed);
+  st.give_ups = give_ups_.load(relaxed);
   st.timeouts = timeouts_.load(relaxed);
   st.flights = flights_.load(relaxed);
   st.waiting = waiting_.load(relaxed);

@@ -21,10 +21,11 @@ namespace modelgate::cache {
 
 class single_flight;
 
-/// The leader's duty for one key: call complete(), fail() or disband() exactly once. Move-only;
-/// a lease dropped without any of them counts as fail(), so followers never hang on a leader
-/// that vanished (an exception, a destroyed coroutine, a handler dropped by a stopped
-/// io_context). The single_flight must outlive its leases.
+/// The leader's duty for one key: call complete(), fail(), hand_over() or disband() exactly once.
+/// Move-only; a lease dropped without any of them counts as fail(), so followers never hang on a
+/// leader that vanished (an exception, a destroyed coroutine, a handler dropped by a stopped
+/// io_context). No ending makes a follower answer an error: at worst it forwards on its own.
+/// The single_flight must outlive its leases.
 class flight_lease {
  public:
   using entry_ptr = std::shared_ptr<const cache_entry>;
@@ -44,8 +45,13 @@ class flight_lease {
   /// Returns the number of followers notified.
   std::size_t complete(entry_ptr e);
   /// The leader's request failed: the oldest follower becomes the new leader and the others
-  /// keep waiting (after max_attempts failed leaders, all followers get gave_up).
+  /// keep waiting. After max_attempts failed leaders the flight gives up: every follower is
+  /// told to proceed upstream on its own (and meets the upstream's own answer, if any).
   std::size_t fail();
+  /// The leader stops for a reason of its own, not the upstream's (its client left): the
+  /// oldest follower leads next, and this does not count as a failed attempt, so clients
+  /// that give up never use up the attempts of those that wait (issue 14).
+  std::size_t hand_over();
   /// The answer cannot be shared (not storable, too large): every follower proceeds upstream
   /// on its own, uncoalesced.
   std::size_t disband();
@@ -64,8 +70,7 @@ class flight_lease {
 enum class wait_result {
   use_entry,  // the leader succeeded: answer from `entry`
   lead,       // the leader failed: you lead now (`lease` is set); forward upstream
-  proceed,    // the leader's answer cannot be shared: forward upstream on your own
-  gave_up,    // max_attempts leaders failed in a row: answer with an error (e.g. 502)
+  proceed,    // the answer cannot be shared, or max_attempts leaders failed: forward on your own
   timed_out,  // your deadline passed (expire()): forward on your own or answer 504
 };
 
@@ -93,13 +98,14 @@ class single_flight {
   struct statistics {
     std::uint64_t leaders = 0;      // flights started
     std::uint64_t followers = 0;    // waiters registered (coalesced requests)
-    std::uint64_t promotions = 0;   // followers made leader after a failure
+    std::uint64_t promotions = 0;   // followers made leader after a failure or a hand-over
+    std::uint64_t give_ups = 0;     // flights ended by max_attempts failed leaders
     std::uint64_t timeouts = 0;     // waiters expired
     std::uint64_t flights = 0;      // in flight now
     std::uint64_t waiting = 0;      // waiters registered now
   };
 
-  /// `max_attempts`: leaders tried per flight before the remaining followers get gave_up.
+  /// `max_attempts`: failed leaders per flight before the remaining followers proceed alone.
   explicit single_flight(unsigned max_attempts = 3);
   single_flight(const single_flight&) = delete;
   single_flight& operator=(const single_flight&) = delete;
@@ -124,7 +130,7 @@ class single_flight {
 
  private:
   friend class flight_lease;
-  enum class ending { complete, fail, disband };
+  enum class ending { complete, fail, hand_over, disband };
 
   struct waiting {
     std::uint64_t id;
@@ -153,6 +159,7 @@ class single_flight {
   std::atomic<std::uint64_t> leaders_{0};
   std::atomic<std::uint64_t> followers_{0};
   std::atomic<std::uint64_t> promotions_{0};
+  std::atomic<std::uint64_t> give_ups_{0};
   std::atomic<std::uint64_t> timeouts_{0};
   std::atomic<std::uint64_t> flights_{0};
   std::atomic<std::uint64_t> waiting_{0};

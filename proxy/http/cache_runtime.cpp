@@ -27,6 +27,23 @@ cache::route_policy policy_of(const config::route_cache& c) {
   return p;
 }
 
+// What makes the route distinct (see cache::route_identity): not its name, which may repeat
+// across files and proxies sharing the Redis tier.
+std::string identity_of(const config::route& r) {
+  cache::route_identity id;
+  id.path_prefix = r.path_prefix;
+  id.path = r.path;
+  id.host = r.host;
+  if (r.header) {
+    id.header_name = r.header->name;
+    id.header_value = r.header->value;
+  }
+  id.models = r.models;
+  id.pool = r.pool;
+  id.fallback = r.fallback;
+  return cache::encode_route_identity(id);
+}
+
 }  // namespace
 
 std::shared_ptr<cache_runtime> cache_runtime::make(const config::proxy_config& cfg,
@@ -75,6 +92,7 @@ cache_runtime::cache_runtime(const config::proxy_config& cfg, prometheus::Regist
     const auto& r = cfg.routes[i];
     policies_.push_back(policy_of(r.cache));
     route_names_.push_back(r.name);
+    route_identities_.push_back(identity_of(r));
     ignore_stream_no_cache_.push_back(r.cache.ignore_stream_no_cache);
     route_counters c;
     if (r.cache.enabled) {

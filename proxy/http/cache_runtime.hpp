@@ -44,6 +44,8 @@ class cache_runtime {
 
   const cache::route_policy& policy(std::size_t route) const { return policies_[route]; }
   const std::string& route_name(std::size_t route) const { return route_names_[route]; }
+  /// cache::encode_route_identity() of the route: the route part of its cache keys.
+  const std::string& route_identity(std::size_t route) const { return route_identities_[route]; }
   /// `ignore_stream_no_cache` of the route.
   bool ignores_stream_no_cache(std::size_t route) const { return ignore_stream_no_cache_[route]; }
   const route_counters& counters(std::size_t route) const { return counters_[route]; }
@@ -85,6 +87,7 @@ class cache_runtime {
  private:
   std::vector<cache::route_policy> policies_;
   std::vector<std::string> route_names_;
+  std::vector<std::string> route_identities_;
   std::vector<bool> ignore_stream_no_cache_;
   std::vector<route_counters> counters_;
   cache::duration coalesce_timeout_;

@@ -99,8 +99,17 @@ cache_stage::cache_stage(runtime_state& st, std::size_t route, const request& re
   std::string fingerprint;
   if (!api_key_id && policy.scope == cache::key_scope::per_api_key) fingerprint = caller_fingerprint(req);
   auto [path, query] = cache::split_target(sv(req.target()));
-  key_ = cache::make_key({method, rt_->route_name(route), path, query, &body, vary,
-                          api_key_id.value_or(std::string_view(fingerprint)), policy.scope});
+  // The route's identity, not its name, and the Host: two routes or two virtual hosts that
+  // answer the same path differently never share an entry (the port is dropped, as routes do).
+  key_ = cache::make_key({.method = method,
+                          .route = rt_->route_identity(route),
+                          .host = sv(req[http::field::host]),
+                          .path = path,
+                          .query = query,
+                          .body = &body,
+                          .vary = vary,
+                          .api_key_id = api_key_id.value_or(std::string_view(fingerprint)),
+                          .scope = policy.scope});
   ttl_ = policy.ttl.value_or(rt_->store.default_ttl());
 }
 
@@ -144,8 +153,6 @@ asio::awaitable<cache_answer> cache_stage::before_forward(downstream& d, std::st
     case cache::wait_result::proceed:
     case cache::wait_result::timed_out:
       break;
-    case cache::wait_result::gave_up:
-      co_return cache_answer{cache_answer::kind::failed, false, 0, 0, {}};
   }
   counters.misses->Increment();
   co_return cache_answer{};
@@ -199,7 +206,10 @@ asio::awaitable<cache_answer> cache_stage::replay(downstream& d, const cache::ca
                                                   unsigned version, clock::time_point deadline) {
   cache_answer a{cache_answer::kind::answered, false, e.status, 0, {}};
   http::response<http::buffer_body> res{static_cast<http::status>(e.status), version >= 11 ? 11u : 10u};
-  for (const auto& h : e.headers) res.insert(h.name, h.value);
+  // Entries decoded from the shared tier were written by other processes: keep only what a
+  // recorder here would have kept (never another caller's x-ratelimit-* or retry-after).
+  for (const auto& h : e.headers)
+    if (cache::is_stored_header(h.name)) res.insert(h.name, h.value);
   res.set(http::field::age, std::to_string(e.age(clock::now()).count()));
   res.set("x-cache", "HIT");
   res.set("x-request-id", request_id);
@@ -299,6 +309,11 @@ void cache_stage::on_response_complete() {
                    });
   }
   lease_.complete(std::move(e));
+}
+
+void cache_stage::on_client_gone() {
+  recorder_.reset();
+  lease_.hand_over();
 }
 
 }  // namespace modelgate::proxy

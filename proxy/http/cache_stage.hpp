@@ -25,7 +25,9 @@ struct cache_answer {
   enum class kind {
     forward,   // go upstream (a miss, a bypass, or a route that does not cache)
     answered,  // a stored response was written to the client (a hit)
-    failed,    // every leader of this request's flight failed: answer an error (502)
+    // Not produced since issue 14 (a flight that gives up lets its followers forward on their
+    // own); kept while exchange.cpp still tests for it.
+    failed,
   } what = kind::forward;
   bool keep = false;          // answered: the connection may carry another request
   unsigned status = 0;        // answered: status sent
@@ -36,6 +38,7 @@ struct cache_answer {
 /// One per exchange, on its worker's thread. Keeps the single-flight lease while the leader's
 /// response is relayed; dropping the stage with the lease unfinished fails the flight, which
 /// promotes a follower (so followers never hang behind a leader that errored or vanished).
+/// A leader whose client left hands the flight over instead (on_client_gone()).
 class cache_stage {
  public:
   using request = boost::beast::http::request<boost::beast::http::string_body>;
@@ -67,6 +70,10 @@ class cache_stage {
   void on_body_piece(std::string_view piece);
   /// The response was relayed completely: store the entry and hand it to the followers.
   void on_response_complete();
+  /// The client left before its answer was complete (the exchange stops): a leader hands its
+  /// flight to the oldest follower, which is not a failed attempt, so the followers never pay
+  /// for a client that gave up.
+  void on_client_gone();
 
  private:
   boost::asio::awaitable<std::optional<cache::follower_outcome>> wait_for_leader(

@@ -502,6 +502,7 @@ class exchange_op {
   // backend generating for nobody.
   bool client_aborted() {
     st_.metrics.client_aborts.Increment();
+    if (cache_) cache_->on_client_gone();  // a leader's followers do not pay for its client
     error_ = "client_aborted";
     return false;
   }

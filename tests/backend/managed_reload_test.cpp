@@ -11,7 +11,7 @@ namespace {
 std::pair<unsigned, std::string> admin_reload(std::uint16_t admin_port) {
   auto c = http_client::connect(admin_port);
   c.set_timeout(60s);
-  auto r = c.post("/admin/reload", "");
+  auto r = c.post("/admin/reload", "", {{"Content-Type", "application/json"}});
   return {r.result_int(), r.body()};
 }
 

@@ -13,6 +13,7 @@ namespace {
 struct request {
   std::string method = "POST";
   std::string route = "text";
+  std::string host = "Models.Example:8443";
   std::string target = "/v1/completions";
   std::string body = R"({"model":"m","prompt":"hi","temperature":0})";
   std::vector<vary_value> vary;
@@ -34,6 +35,7 @@ struct request {
     auto [path, query] = split_target(target);
     in.method = method;
     in.route = route;
+    in.host = host;
     in.path = path;
     in.query = query;
     in.body = &b;
@@ -88,6 +90,9 @@ TEST(CacheKey, DifferentValuesDiffer) {
   };
   add([](request& r) { r.method = "GET"; });
   add([](request& r) { r.route = "other"; });
+  add([](request& r) { r.host = "other.example:8443"; });
+  add([](request& r) { r.host = "models.example.org:8443"; });
+  add([](request& r) { r.host = ""; });
   add([](request& r) { r.target = "/v1/chat/completions"; });
   add([](request& r) { r.target = "/v1/completions?x=1"; });
   add([](request& r) { r.target = "/v1/completions?x=2"; });
@@ -109,6 +114,76 @@ TEST(CacheKey, FieldsCannotRunIntoEachOther) {
   c.target = "/p?";
   d.target = "/p";
   EXPECT_EQ(c.key(), d.key());  // an empty query is no query
+}
+
+// Issue 14: two virtual hosts may answer the same path differently. The Host is compared
+// case-insensitively (RFC 9110 §4.2.3) and without its port, as routes match it: proxies that
+// share the Redis tier are often reached on different ports.
+TEST(CacheKey, HostIsPartOfTheKeyCaseInsensitivelyWithoutPort) {
+  request a, b, c, d, e;
+  a.host = "models.example:8443";
+  b.host = "MODELS.example";
+  c.host = "models.example:443";
+  d.host = "other.example:8443";
+  EXPECT_EQ(a.key(), b.key());
+  EXPECT_EQ(a.key(), c.key());
+  EXPECT_NE(a.key(), d.key());
+  request v6, v6_port, v6_other;
+  v6.host = "[::1]";
+  v6_port.host = "[::1]:8443";
+  v6_other.host = "[::2]:8443";
+  EXPECT_EQ(v6.key(), v6_port.key());
+  EXPECT_NE(v6.key(), v6_other.key());
+}
+
+// The finding: two `/v2/` routes, one matching `x-tier: premium` to pool `premium`, one without
+// to pool `p`, both named "/v2/" by default. Their identities differ, so their entries do.
+TEST(CacheKey, RoutesThatMatchOrSendDifferentlyHaveDifferentIdentities) {
+  route_identity premium, plain;
+  premium.path_prefix = plain.path_prefix = "/v2/";
+  premium.header_name = "x-tier";
+  premium.header_value = "premium";
+  premium.pool = "premium";
+  plain.pool = "p";
+  EXPECT_NE(encode_route_identity(premium), encode_route_identity(plain));
+  request a, b;
+  a.route = encode_route_identity(premium);
+  b.route = encode_route_identity(plain);
+  EXPECT_NE(a.key(), b.key());
+
+  std::set<std::string> ids{encode_route_identity(plain)};
+  const std::vector<std::string> one_model{"m"};
+  auto add = [&](auto change) {
+    auto id = plain;
+    change(id);
+    EXPECT_TRUE(ids.insert(encode_route_identity(id)).second);
+  };
+  add([](route_identity& i) { i.path_prefix = "/v1/"; });
+  add([](route_identity& i) { i.path = "/v2/x"; });
+  add([](route_identity& i) { i.host = "a.example"; });
+  add([](route_identity& i) { i.header_name = "x-tier"; });  // presence only
+  add([](route_identity& i) { i.header_name = "x-tier"; i.header_value = "gold"; });
+  add([&](route_identity& i) { i.models = one_model; });
+  add([](route_identity& i) { i.pool = "q"; });
+  add([](route_identity& i) { i.fallback = "q"; });
+  // Parts cannot run into each other.
+  add([](route_identity& i) { i.path_prefix = "/v2/p"; i.pool = ""; });
+}
+
+TEST(CacheKey, RouteIdentityIgnoresCaseOfHostAndHeaderNameAndModelOrder) {
+  const std::vector<std::string> ab{"a", "b"}, ba{"b", "a"};
+  route_identity x, y;
+  x.host = "API.example";
+  y.host = "api.EXAMPLE";
+  x.header_name = "X-Tier";
+  y.header_name = "x-tier";
+  x.header_value = y.header_value = "v";
+  x.models = ab;
+  y.models = ba;
+  x.pool = y.pool = "p";
+  EXPECT_EQ(encode_route_identity(x), encode_route_identity(y));
+  y.header_value = "V";
+  EXPECT_NE(encode_route_identity(x), encode_route_identity(y)) << "values are compared exactly";
 }
 
 TEST(CacheKey, NonJsonBodyHashedAsBytes) {
@@ -164,15 +239,39 @@ TEST(CacheKey, ApiKeyIdSeparatesTenantsUnlessShared) {
 // changing the encoding must be a deliberate version bump, and a stored Redis tier shares keys.
 TEST(CacheKey, GoldenDigests) {
   key_input empty;
-  EXPECT_EQ(make_key(empty).hex(), "c56296dfa432f84e2a7e30f9324d1c583024b8b5d1338e13e0526717166498ee");
+  EXPECT_EQ(make_key(empty).hex(), "d409b50b9cf74a4cb088bb56bf889fc51e31a01f28a8f6c2d2390944b448b17f");
 
   request r;
   r.target = "/v1/completions?x=1";
   r.body = R"({ "temperature": 0, "prompt": "hi", "model": "m" })";
   r.vary = {{"X-Absent", std::nullopt}, {"Accept-Language", "en"}};
-  EXPECT_EQ(r.key().hex(), "5d5d5c8bcfaed384f8c45f90266003654b3ab46dcdfb0c57991aad4515f8394d");
+  EXPECT_EQ(r.key().hex(), "09c3942528896a94a6e118a5f150fc1569849c6effaf36e578294b2521863bb2");
   EXPECT_EQ(r.key().bytes().size(), 32u);
-  EXPECT_EQ(r.key().digest()[0], 0x5d);
+  EXPECT_EQ(r.key().digest()[0], 0x09);
+
+  const std::vector<std::string> models{"b", "a"};
+  route_identity id;
+  id.path_prefix = "/v2/";
+  id.host = "API.example";
+  id.header_name = "X-Tier";
+  id.header_value = "premium";
+  id.models = models;
+  id.pool = "premium";
+  id.fallback = "p";
+  auto hex = [](const std::string& bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char b : bytes) {
+      out += digits[b >> 4];
+      out += digits[b & 15];
+    }
+    return out;
+  };
+  EXPECT_EQ(hex(encode_route_identity(id)),
+            "5004000000000000002f76322f450000000000000000480b000000000000006170692e6578616d706c65"
+            "4e0600000000000000782d746965725607000000000000007072656d69756d4d01000000000000006"
+            "14d0100000000000000624f07000000000000007072656d69756d460100000000000000"
+            "70");
 }
 
 TEST(CacheKey, SplitTarget) {

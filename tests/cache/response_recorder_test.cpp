@@ -43,7 +43,8 @@ TEST(ResponseRecorder, DropsHopByHopAndPerResponseHeaders) {
                         "Proxy-Authenticate", "proxy-connection", "Content-Length", "Age",
                         "x-request-id", "X-Cache", "Set-Cookie"})
     EXPECT_FALSE(is_stored_header(h)) << h;
-  for (const char* h : {"content-type", "Date", "ETag", "x-model", "cache-control", "vary"})
+  for (const char* h : {"content-type", "Date", "ETag", "x-model", "cache-control", "vary",
+                        "x-ratelimit", "x-ratelimits"})
     EXPECT_TRUE(is_stored_header(h)) << h;
 
   response_recorder rec(1 << 20);
@@ -57,6 +58,23 @@ TEST(ResponseRecorder, DropsHopByHopAndPerResponseHeaders) {
   EXPECT_TRUE(e->headers.empty());
   EXPECT_EQ(e->initial_age, 7s);
   EXPECT_EQ(e->age(t0 + 3s), 10s);
+}
+
+// Issue 14: an entry replayed to another caller must not carry the first caller's quota state.
+TEST(ResponseRecorder, DropsRateLimitHeadersAndRetryAfter) {
+  for (const char* h : {"x-ratelimit-limit-requests", "X-RateLimit-Remaining-Tokens",
+                        "x-ratelimit-reset-requests", "x-ratelimit-", "Retry-After"})
+    EXPECT_FALSE(is_stored_header(h)) << h;
+  response_recorder rec(1 << 20);
+  rec.begin(200, body_framing::content_length);
+  rec.add_header("x-ratelimit-limit-requests", "2");
+  rec.add_header("x-ratelimit-remaining-requests", "1");
+  rec.add_header("retry-after", "5");
+  rec.add_header("content-type", "application/json");
+  auto e = rec.finish("r", t0, 10s);
+  ASSERT_NE(e, nullptr);
+  ASSERT_EQ(e->headers.size(), 1u);
+  EXPECT_EQ(e->headers[0].name, "content-type");
 }
 
 TEST(ResponseRecorder, BytesMatchTheStoreCharge) {

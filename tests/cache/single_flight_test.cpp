@@ -129,20 +129,81 @@ TEST(SingleFlight, PromotedLeaseDroppedUnusedPromotesTheNext) {
   EXPECT_EQ(second.got->result, wait_result::lead);
 }
 
-TEST(SingleFlight, GivesUpAfterMaxAttempts) {
+// Issue 14: a flight that gives up must not turn into errors for its followers; each forwards
+// on its own and gets whatever the upstream answers it.
+TEST(SingleFlight, AfterMaxAttemptsFailedLeadersFollowersProceedAlone) {
   single_flight sf(2);
   auto lead = sf.join(key_of(1), t0 + 10s, never_called());
   std::vector<follower> fs(3);
   for (auto& f : fs) sf.join(key_of(1), t0 + 10s, f.callback());
   lead.lease.fail();  // attempt 1 failed: fs[0] leads
   ASSERT_EQ(fs[0].got->result, wait_result::lead);
-  EXPECT_EQ(fs[0].got->lease.fail(), 2u);  // attempt 2 failed: the rest give up
+  EXPECT_EQ(fs[0].got->lease.fail(), 2u);  // attempt 2 failed: the flight gives up
   for (std::size_t i = 1; i < fs.size(); ++i) {
     ASSERT_EQ(fs[i].calls, 1);
-    EXPECT_EQ(fs[i].got->result, wait_result::gave_up);
+    EXPECT_EQ(fs[i].got->result, wait_result::proceed) << "forward alone, never an error";
+    EXPECT_FALSE(fs[i].got->lease);
   }
+  EXPECT_EQ(sf.stats().give_ups, 1u);
   EXPECT_EQ(sf.stats().flights, 0u);
   EXPECT_EQ(sf.stats().waiting, 0u);
+}
+
+// The finding: three clients that give up after 0.5 s, one after the other, lead the flight in
+// turn; those that wait must still get the entry, not an error and not a flight that gave up.
+TEST(SingleFlight, LeadersWhoseClientsLeftHandOverWithoutUsingUpAttempts) {
+  single_flight sf(3);
+  auto lead = sf.join(key_of(1), t0 + 30s, never_called());
+  std::vector<follower> impatient(4), patient(3);
+  for (auto& f : impatient) sf.join(key_of(1), t0 + 30s, f.callback());
+  for (auto& f : patient) sf.join(key_of(1), t0 + 30s, f.callback());
+
+  EXPECT_EQ(lead.lease.hand_over(), 1u);
+  for (std::size_t i = 0; i < impatient.size(); ++i) {
+    ASSERT_EQ(impatient[i].calls, 1) << i;
+    ASSERT_EQ(impatient[i].got->result, wait_result::lead) << i;
+    if (i + 1 < impatient.size()) {
+      EXPECT_EQ(impatient[i + 1].calls, 0) << "one at a time";
+    }
+    EXPECT_EQ(impatient[i].got->lease.hand_over(), 1u) << i;  // its client left too
+  }
+  // Five leaders left, more than max_attempts: the flight goes on with the oldest patient one.
+  ASSERT_EQ(patient[0].calls, 1);
+  ASSERT_EQ(patient[0].got->result, wait_result::lead);
+  EXPECT_EQ(patient[1].calls, 0);
+  auto e = make_entry(3);
+  EXPECT_EQ(patient[0].got->lease.complete(e), 2u);
+  for (std::size_t i = 1; i < patient.size(); ++i) {
+    ASSERT_EQ(patient[i].calls, 1);
+    EXPECT_EQ(patient[i].got->result, wait_result::use_entry);
+    EXPECT_EQ(patient[i].got->entry.get(), e.get());
+  }
+  EXPECT_EQ(sf.stats().promotions, 5u);
+  EXPECT_EQ(sf.stats().give_ups, 0u);
+  EXPECT_EQ(sf.stats().flights, 0u);
+}
+
+TEST(SingleFlight, OnlyFailuresCountTowardsGivingUp) {
+  single_flight sf(2);
+  auto lead = sf.join(key_of(1), t0 + 10s, never_called());
+  std::vector<follower> fs(5);
+  for (auto& f : fs) sf.join(key_of(1), t0 + 10s, f.callback());
+  lead.lease.fail();                   // failure 1
+  fs[0].got->lease.hand_over();        // not counted
+  fs[1].got->lease.hand_over();        // not counted
+  ASSERT_EQ(fs[2].got->result, wait_result::lead);
+  EXPECT_EQ(fs[2].got->lease.fail(), 2u);  // failure 2: the last two proceed alone
+  EXPECT_EQ(fs[3].got->result, wait_result::proceed);
+  EXPECT_EQ(fs[4].got->result, wait_result::proceed);
+}
+
+TEST(SingleFlight, HandOverWithoutFollowersEndsTheFlight) {
+  single_flight sf;
+  auto lead = sf.join(key_of(1), t0, never_called());
+  EXPECT_EQ(lead.lease.hand_over(), 0u);
+  EXPECT_FALSE(lead.lease);
+  EXPECT_EQ(sf.stats().flights, 0u);
+  EXPECT_TRUE(sf.join(key_of(1), t0, never_called()).leads());
 }
 
 TEST(SingleFlight, FailureWithoutFollowersEndsTheFlight) {
@@ -173,6 +234,7 @@ TEST(SingleFlight, LeaseEndsOnlyOnce) {
   sf.join(key_of(1), t0 + 10s, f.callback());
   EXPECT_EQ(lead.lease.complete(make_entry(1)), 1u);
   EXPECT_EQ(lead.lease.fail(), 0u);
+  EXPECT_EQ(lead.lease.hand_over(), 0u);
   EXPECT_EQ(lead.lease.disband(), 0u);
   EXPECT_EQ(f.calls, 1);
 }

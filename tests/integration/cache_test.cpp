@@ -26,7 +26,7 @@ class CacheTest : public ProxyTest {
 
   ts::response purge(const std::string& target = "/admin/cache/purge") const {
     auto admin = ts::http_client::connect(proxy->admin_port());
-    return admin.post(target, "");
+    return admin.post(target, "", {{"Content-Type", "application/json"}});
   }
 };
 
@@ -249,4 +249,85 @@ TEST_F(CacheTest, EventStreamsMarkedNoCacheAreNotStoredByDefault) {
     EXPECT_EQ(s.header["x-cache"], "MISS");
   }
   EXPECT_EQ(upstream.requests(), 2u);
+}
+
+// Issue 14, finding 3: two `/v2/` routes, both named "/v2/" by default, one for `x-tier:
+// premium` to pool `premium`, one without to pool `text`. A request without the header must not
+// get the premium answer from the cache.
+TEST_F(CacheTest, RoutesWithOnePrefixKeepTheirEntriesApart) {
+  ts::fake_upstream premium;
+  premium.otherwise(ts::upstream_behaviour::fixed(200, "premium answer\n"));
+  upstream.on("/v2/infer", ts::upstream_behaviour::fixed(200, "standard answer\n"));
+  auto c = cache_config();
+  c.more_pools = "  - name: premium\n    backends: [ { address: " + premium.address() + " } ]\n";
+  c.more_routes =
+      "  - { path_prefix: /v2/, header: { name: x-tier, value: premium }, pool: premium,"
+      " cache: { enabled: true, ttl: 60s } }\n"
+      "  - { path_prefix: /v2/, pool: text, cache: { enabled: true, ttl: 60s } }\n";
+  start(c);
+  auto cl = client();
+  const ts::header_list tier{{"x-tier", "premium"}};
+  auto first = cl.post("/v2/infer", "{\"q\":1}", tier);
+  EXPECT_EQ(first.body(), "premium answer\n");
+  EXPECT_EQ(x_cache(first), "MISS");
+  auto other = cl.post("/v2/infer", "{\"q\":1}");
+  EXPECT_EQ(other.body(), "standard answer\n") << "x-cache: " << x_cache(other);
+  EXPECT_EQ(x_cache(other), "MISS");
+  EXPECT_EQ(cl.post("/v2/infer", "{\"q\":1}", tier).body(), "premium answer\n");
+  auto again = cl.post("/v2/infer", "{\"q\":1}");
+  EXPECT_EQ(again.body(), "standard answer\n");
+  EXPECT_EQ(x_cache(again), "HIT");
+  // Each route has its own name (the second default one got "#2"), so its own metrics.
+  EXPECT_EQ(metric("modelgate_cache_hits_total{route=\"/v2/\"}"), 1.0) << metrics();
+  EXPECT_EQ(metric("modelgate_cache_hits_total{route=\"/v2/#2\"}"), 1.0) << metrics();
+}
+
+TEST_F(CacheTest, TheHostIsPartOfTheKey) {
+  upstream.on("/v1/infer", ts::upstream_behaviour::fixed(200, "answer\n"));
+  start(cache_config());
+  auto cl = client();
+  auto as = [&](const std::string& host) {
+    return x_cache(cl.post("/v1/infer", "{}", {{"Host", host}}));
+  };
+  EXPECT_EQ(as("a.example"), "MISS");
+  EXPECT_EQ(as("b.example"), "MISS") << "another virtual host";
+  EXPECT_EQ(as("A.Example"), "HIT") << "host names are case-insensitive";
+  EXPECT_EQ(as("a.example:8443"), "HIT") << "the port is not part of it, as for routes";
+  EXPECT_EQ(upstream.requests(), 2u);
+}
+
+// Issue 14, finding 4: clients that give up on a slow answer lead the flight in turn (each is
+// promoted after the one before left); those that wait must still get the answer, never a 502.
+TEST_F(CacheTest, LeadersWhoseClientsGiveUpDoNotFailTheWaiters) {
+  upstream.on("/v1/slow",
+              ts::upstream_behaviour::fixed(200, "{\"answer\":42}\n", "application/json")
+                  .with_delay(1500ms));
+  start(cache_config());
+  constexpr int impatient = 3, patient = 3;
+  std::vector<ts::http_client> clients;
+  for (int i = 0; i < impatient + patient; ++i) {
+    clients.push_back(client());
+    clients.back().set_timeout(i < impatient ? 500ms : 15s);
+  }
+  std::vector<unsigned> status(clients.size(), 0);
+  std::vector<std::string> body(clients.size());
+  std::vector<std::thread> threads;
+  for (int i = 0; i < impatient + patient; ++i)
+    threads.emplace_back([&, i] {
+      // In this order: the impatient ones first, so they lead one after the other.
+      std::this_thread::sleep_for(i * 50ms);
+      try {
+        auto r = clients[i].post("/v1/slow", R"({"x":1})");
+        status[i] = r.result_int();
+        body[i] = r.body();
+      } catch (const boost::system::system_error&) {
+        clients[i].close();  // gave up
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (int i = impatient; i < impatient + patient; ++i) {
+    EXPECT_EQ(status[i], 200u) << "waiter " << i;
+    EXPECT_EQ(body[i], "{\"answer\":42}\n") << "waiter " << i;
+  }
+  EXPECT_EQ(metric("modelgate_errors_total"), 0.0) << metrics();
 }

@@ -20,7 +20,7 @@ class ReloadTest : public ProxyTest {
   /// POST /admin/reload: status and body.
   std::pair<unsigned, std::string> admin_reload() {
     auto a = ts::http_client::connect(proxy->admin_port());
-    auto r = a.post("/admin/reload", "");
+    auto r = a.post("/admin/reload", "", {{"Content-Type", "application/json"}});
     return {r.result_int(), r.body()};
   }
 

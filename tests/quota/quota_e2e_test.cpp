@@ -4,6 +4,8 @@
 
 #include "tests/quota/e2e_fixture.hpp"
 
+#include <cctype>
+
 using quota_e2e::bearer_a;
 using quota_e2e::key_a;
 
@@ -306,5 +308,47 @@ TEST_F(QuotaTest, ARequestOverItsRateIsRefusedBeforeItsBodyIsRead) {
   EXPECT_EQ(res.result_int(), 429);
   EXPECT_FALSE(res.keep_alive());
   EXPECT_TRUE(cl.wait_closed(2s));
+
+// Issue 14, finding 7: a shared entry filled by key A must not replay A's x-ratelimit-* to key
+// B: B's hit carries B's own limits and nothing of A's, and a key without a quota gets none.
+TEST_F(QuotaTest, SharedCacheHitsCarryTheCallersOwnRateLimitsOnly) {
+  upstream.on("/v1/infer", ts::upstream_behaviour::fixed(200, "{\"y\":1}", "application/json"));
+  const std::string key_b = "sk-test-bravo-0123456789", key_c = "sk-test-charlie-012345678";
+  auto c = config();
+  c.route_yaml = ", cache: { enabled: true, ttl: 60s, shared: true }";
+  c.extra_yaml =
+      "cache: { max_bytes: 1MiB }\n"
+      "auth:\n  keys:\n"
+      "    - id: team-a\n      sha256: \"" + sha_a + "\"\n"
+      "      quota: { requests_per_second: 1, burst: 5, tokens_per_minute: 100000 }\n"
+      "    - id: team-b\n      sha256: \"" + quota_e2e::hash_key(dir, key_b) + "\"\n"
+      "      quota: { requests_per_second: 1, burst: 2 }\n"
+      "    - id: team-c\n      sha256: \"" + quota_e2e::hash_key(dir, key_c) + "\"\n";
+  start(c);
+  auto cl = client();
+  auto a = cl.post("/v1/infer", "{\"x\":1}", {{"Authorization", bearer_a}});
+  ASSERT_EQ(a.result_int(), 200);
+  EXPECT_EQ(header(a, "x-cache"), "MISS");
+  EXPECT_EQ(header(a, "x-ratelimit-limit-requests"), "5");
+  EXPECT_EQ(header(a, "x-ratelimit-limit-tokens"), "100000");
+
+  auto b = cl.post("/v1/infer", "{\"x\":1}", {{"Authorization", "Bearer " + key_b}});
+  ASSERT_EQ(b.result_int(), 200);
+  EXPECT_EQ(header(b, "x-cache"), "HIT");
+  EXPECT_EQ(header(b, "x-ratelimit-limit-requests"), "2");
+  EXPECT_EQ(header(b, "x-ratelimit-remaining-requests"), "1");
+  for (const auto* name : {"x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens",
+                           "x-ratelimit-reset-tokens"})
+    EXPECT_EQ(b.count(name), 0u) << name << ": " << header(b, name) << " is team-a's";
+
+  auto none = cl.post("/v1/infer", "{\"x\":1}", {{"Authorization", "Bearer " + key_c}});
+  ASSERT_EQ(none.result_int(), 200);
+  EXPECT_EQ(header(none, "x-cache"), "HIT");
+  for (const auto& f : none) {
+    std::string name(f.name_string());
+    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    EXPECT_FALSE(name.starts_with("x-ratelimit-")) << name << ": " << f.value();
+    EXPECT_NE(name, "retry-after");
+  }
   EXPECT_EQ(upstream.requests(), 1u);
 }

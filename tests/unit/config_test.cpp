@@ -272,6 +272,49 @@ TEST(Config, RoutingErrorsNameTheKey) {
   EXPECT_EQ(error_of(head + "routes: [ { pool: p, on_client_close: ignore } ]\n").key(), "routes[0].on_client_close");
 }
 
+// Issue 14: a route name labels metrics and selects cache purges, so it must name one route.
+TEST(Config, DuplicateExplicitRouteNameIsAnErrorAtTheSecond) {
+  const std::string head = "listeners: [ { address: 127.0.0.1:0 } ]\npools:\n  - name: p\n    backends: [ { address: 127.0.0.1:1 } ]\n";
+  auto e = error_of(head +
+                    "routes:\n"
+                    "  - { name: chat, path_prefix: /a/, pool: p }\n"
+                    "  - { name: other, path_prefix: /b/, pool: p }\n"
+                    "  - { name: chat, path_prefix: /c/, pool: p }\n");
+  EXPECT_EQ(e.key(), "routes[2].name");
+  EXPECT_EQ(e.line(), 8);
+  EXPECT_NE(std::string(e.what()).find("duplicate route name 'chat' (routes[0] has it too)"),
+            std::string::npos)
+      << e.what();
+}
+
+TEST(Config, RepeatedDefaultRouteNamesAreMadeUnique) {
+  const std::string head = "listeners: [ { address: 127.0.0.1:0 } ]\npools:\n  - name: p\n    backends: [ { address: 127.0.0.1:1 } ]\n";
+  auto c = load_config_text(head +
+                                "routes:\n"
+                                "  - { path_prefix: /v2/, header: { name: x-tier, value: premium }, pool: p }\n"
+                                "  - { path_prefix: /v2/, pool: p }\n"
+                                "  - { path_prefix: /v2/, pool: p, model: m }\n"
+                                "  - { name: '/v2/#3', path_prefix: /v3/, pool: p }\n"
+                                "  - { path_prefix: /v1/, pool: p }\n"
+                                "  - { pool: p }\n",
+                            "/t.yaml");
+  ASSERT_EQ(c.routes.size(), 6u);
+  EXPECT_EQ(c.routes[0].name, "/v2/");
+  EXPECT_EQ(c.routes[1].name, "/v2/#2");
+  EXPECT_EQ(c.routes[2].name, "/v2/#4") << "#3 is taken by an explicit name";
+  EXPECT_EQ(c.routes[3].name, "/v2/#3");
+  EXPECT_EQ(c.routes[4].name, "/v1/");
+  EXPECT_EQ(c.routes[5].name, "*");
+  // An explicit name wins over a default one, wherever it stands.
+  auto d = load_config_text(head +
+                                "routes:\n"
+                                "  - { path_prefix: /v1/, pool: p }\n"
+                                "  - { name: /v1/, path_prefix: /x/, pool: p }\n",
+                            "/t.yaml");
+  EXPECT_EQ(d.routes[0].name, "/v1/#2");
+  EXPECT_EQ(d.routes[1].name, "/v1/");
+}
+
 TEST(Config, OnClientCloseDefaultsToAbort) {
   const std::string head = "listeners: [ { address: 127.0.0.1:0 } ]\npools:\n  - name: p\n    backends: [ { address: 127.0.0.1:1 } ]\n";
   auto c = load_config_text(head + "routes: [ { pool: p }, { pool: p, on_client_close: finish }, { pool: p, on_client_close: abort } ]\n", "/etc/modelgate/test.yaml");
