@@ -25,9 +25,6 @@ struct cache_answer {
   enum class kind {
     forward,   // go upstream (a miss, a bypass, or a route that does not cache)
     answered,  // a stored response was written to the client (a hit)
-    // Not produced since issue 14 (a flight that gives up lets its followers forward on their
-    // own); kept while exchange.cpp still tests for it.
-    failed,
   } what = kind::forward;
   bool keep = false;          // answered: the connection may carry another request
   unsigned status = 0;        // answered: status sent

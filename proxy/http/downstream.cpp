@@ -6,9 +6,11 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <algorithm>
 #include <array>
 
 namespace modelgate::proxy {
@@ -75,6 +77,26 @@ asio::awaitable<bool> downstream::wait_for_data(std::chrono::milliseconds timeou
   if (ec) co_return false;
   buffer.commit(n);
   co_return true;
+}
+
+asio::awaitable<boost::system::error_code> downstream::read_body(
+    request_parser& parser, const config::limits& lim, std::chrono::steady_clock::time_point last,
+    std::uint64_t& bytes_in) {
+  const auto began = std::chrono::steady_clock::now();
+  std::uint64_t got = 0;
+  while (!parser.is_done()) {
+    auto allowance = lim.body_timeout;
+    if (lim.min_body_rate > 0) allowance += std::chrono::seconds(got / lim.min_body_rate);
+    deadline.expires_at(std::min(began + allowance, last));
+    auto [ec, n] = co_await http::async_read_some(stream, buffer, parser, tok);
+    got += n;
+    bytes_in += n;
+    if (!ec) continue;
+    deadline.disarm();
+    co_return deadline.expired() ? make_error_code(proxy_errc::body_timeout) : ec;
+  }
+  deadline.disarm();
+  co_return boost::system::error_code{};
 }
 
 asio::awaitable<bool> downstream::send_error(proxy_errc e, std::string_view request_id,

@@ -4,7 +4,9 @@
 // closing). Single-threaded: lives on one worker.
 
 #include "proxy/http/any_stream.hpp"
+#include "config/config.hpp"
 #include "proxy/http/proxy_error.hpp"
+#include "proxy/http/request_head.hpp"
 #include "proxy/http/watchdog.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -35,6 +37,15 @@ class downstream {
 
   /// Waits until request bytes are buffered; false on close, timeout or cancel().
   asio::awaitable<bool> wait_for_data(std::chrono::milliseconds timeout);
+
+  /// Reads the rest of `parser`'s body within limits.body_timeout plus one second per
+  /// min_body_rate bytes received, and never past `last` (the request's deadline): an upload at
+  /// any useful speed goes on, a trickle of a byte every few seconds does not hold the
+  /// connection. Adds the bytes read to `bytes_in`. Beast's error, or proxy_errc::body_timeout.
+  asio::awaitable<boost::system::error_code> read_body(request_parser& parser,
+                                                       const config::limits& lim,
+                                                       std::chrono::steady_clock::time_point last,
+                                                       std::uint64_t& bytes_in);
 
   /// Sends a JSON error for `e`. Returns false when the write failed.
   asio::awaitable<bool> send_error(proxy_errc e, std::string_view request_id, bool keep_alive);

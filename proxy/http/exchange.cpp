@@ -4,7 +4,7 @@
 #include "proxy/http/admission.hpp"
 #include "proxy/http/cache_stage.hpp"
 #include "proxy/http/header_rewrite.hpp"
-#include "proxy/http/request_target.hpp"
+#include "proxy/http/request_head.hpp"
 #include "proxy/health/retry.hpp"
 #include "proxy/http/upstream_steps.hpp"
 #include "proxy/http/worker.hpp"
@@ -36,9 +36,6 @@ constexpr std::uint32_t max_upstream_header_bytes = 64 * 1024;
 // Read buffers hold at most a header section plus this: a pipelined request's start, a chunk-size
 // line with its extensions, or trailers.
 constexpr std::size_t read_buffer_margin = 8 * 1024;
-// A body announced up to this size is read and dropped after an answer sent before it, so the
-// connection can carry on; a larger one closes it.
-constexpr std::uint64_t early_answer_discard_bytes = 64 * 1024;
 
 double seconds_since(clock::time_point t) {
   return std::chrono::duration<double>(clock::now() - t).count();
@@ -92,17 +89,14 @@ class exchange_op {
     auto& req = parser_.get();
     if (auto id = req["x-request-id"]; acceptable_request_id(id)) request_id_ = id;
     else request_id_ = w_.next_request_id();
-    if (auto e = check_request_header(req)) co_return co_await fail(*e, false);
-    if (auto e = adopt_target(req)) co_return co_await fail(*e, false);
-    if (auto cl = parser_.content_length(); cl && *cl > lim.max_body_bytes)
-      co_return co_await fail(proxy_errc::body_too_large, false);
+    if (auto e = check_request_head(parser_, lim.max_body_bytes)) co_return co_await fail(*e, false);
     // Only a chunked body can carry trailers, which the parser files among the header fields.
     std::optional<http::fields> header_section;
     if (req.chunked()) header_section.emplace(req);
 
     // Route and check the key on the header alone where the routes allow it: a keyless client
     // then costs no body read, no 100 Continue and no JSON parse.
-    const bool keep_if_answered_now = keep_after_early_answer(req);
+    const bool keep_if_answered_now = keep_after_early_answer(parser_);
     route_input in{req.target(), req[http::field::host], &req, std::nullopt};
     bool may_be_public = false;
     if (!st_.routes.needs_model()) {
@@ -137,7 +131,7 @@ class exchange_op {
         auto [cec, cn] = co_await asio::async_write(d_.stream, asio::buffer(cont), tok);
         if (cec) co_return client_aborted();
       }
-      if (auto bec = co_await read_body()) {
+      if (auto bec = co_await d_.read_body(parser_, lim, request_deadline(), bytes_in_)) {
         if (bec == proxy_errc::body_timeout) co_return co_await fail(proxy_errc::body_timeout, false);
         if (bec == http::error::body_limit) co_return co_await fail(proxy_errc::body_too_large, false);
         if (bec == http::error::buffer_overflow)
@@ -164,19 +158,13 @@ class exchange_op {
     co_return co_await forward(view);
   }
 
-  // After an answer sent before the body, the connection carries on only when the body is small,
-  // announced and not awaiting 100 Continue (then it is read and dropped, as nginx discards it);
-  // a large, chunked or awaited body closes it: its bytes cannot be told from a next request.
-  bool keep_after_early_answer(const http::request<http::string_body>& req) const {
-    if (!req.keep_alive()) return false;
-    if (parser_.is_done()) return true;
-    const auto length = parser_.content_length();
-    return length && *length <= early_answer_discard_bytes &&
-           !boost::beast::iequals(req[http::field::expect], "100-continue");
-  }
-
+  // An answer went out before the body: a body kept for (keep_after_early_answer) is read and
+  // dropped so the connection can carry on.
   asio::awaitable<bool> drop_body(bool keep) {
-    if (keep && !parser_.is_done()) keep = !(co_await read_body());
+    if (keep && !parser_.is_done()) {
+      const auto ec = co_await d_.read_body(parser_, st_.cfg.limit, request_deadline(), bytes_in_);
+      keep = !ec;
+    }
     co_return keep;
   }
 
@@ -189,40 +177,7 @@ class exchange_op {
     return !ec && in_cidrs(trusted, address);
   }
 
-  // RFC 9112 §3.2: origin-form, or absolute-form made origin-form with its authority as Host;
-  // paths an upstream could read differently from the route table are refused.
-  std::optional<proxy_errc> adopt_target(http::request<http::string_body>& req) {
-    auto v = check_request_target(req.method(), req.target());
-    if (v.error) return v.error;
-    if (v.origin_form) {
-      req.target(*v.origin_form);
-      req.set(http::field::host, v.authority);
-    }
-    return std::nullopt;
-  }
-
-  // The body within limits.body_timeout plus one second per min_body_rate bytes received, and
-  // never past the request's deadline: an upload at any useful speed goes on, a trickle of a byte
-  // every few seconds does not hold its connection. Beast's error, or proxy_errc::body_timeout.
-  asio::awaitable<boost::system::error_code> read_body() {
-    const auto& lim = st_.cfg.limit;
-    const auto began = clock::now();
-    const auto last = start_ + lim.request_timeout;
-    std::uint64_t got = 0;
-    while (!parser_.is_done()) {
-      auto allowance = lim.body_timeout;
-      if (lim.min_body_rate > 0) allowance += std::chrono::seconds(got / lim.min_body_rate);
-      d_.deadline.expires_at(std::min(began + allowance, last));
-      auto [ec, n] = co_await http::async_read_some(d_.stream, d_.buffer, parser_, tok);
-      got += n;
-      bytes_in_ += n;
-      if (!ec) continue;
-      d_.deadline.disarm();
-      co_return d_.deadline.expired() ? make_error_code(proxy_errc::body_timeout) : ec;
-    }
-    d_.deadline.disarm();
-    co_return boost::system::error_code{};
-  }
+  clock::time_point request_deadline() const { return start_ + st_.cfg.limit.request_timeout; }
 
   asio::awaitable<bool> refuse(const refusal& no, bool keep_alive) {
     status_ = no.status;
@@ -249,9 +204,7 @@ class exchange_op {
     cache.on_hit_header([this](http::response_header<>& h) { admission_.on_cached_response_header(h); });
     cache_ = &cache;
     auto early = co_await cache.before_forward(d_, request_id_, client_keep_alive, client_version,
-                                               start_ + st_.cfg.limit.request_timeout);
-    if (early.what == cache_answer::kind::failed)
-      co_return co_await fail(proxy_errc::upstream_connect_failed, client_keep_alive);
+                                               request_deadline());
     if (early.what == cache_answer::kind::answered) {
       status_ = early.status;
       error_ = early.error;
@@ -289,7 +242,7 @@ class exchange_op {
     auto& live = st_.pool(pi);
     const auto& pm = st_.metrics.pool(pi);
     const bool head = req.method() == http::verb::head;
-    const auto deadline = start_ + st_.cfg.limit.request_timeout;
+    const auto deadline = request_deadline();
     const kind give_up = has_fallback ? kind::fallback : kind::failed;
     // A fallback pool serves better than this pool's backends in panic mode.
     const auto none_healthy = has_fallback ? when_none_healthy::report : when_none_healthy::pool_setting;
@@ -550,7 +503,7 @@ class exchange_op {
   runtime_state& st_;
   const clock::time_point start_ = clock::now();
   const std::chrono::system_clock::time_point wall_start_ = std::chrono::system_clock::now();
-  http::request_parser<http::string_body> parser_;
+  request_parser parser_;
   std::string request_id_;
   std::optional<std::size_t> route_;
   cache_stage* cache_ = nullptr;  // set by forward() for the relay's recording hooks

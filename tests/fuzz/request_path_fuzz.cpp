@@ -1,6 +1,6 @@
 // The downstream request path without sockets: bytes → Beast's request parser with the proxy's
-// limits (scaled down) → the checks proxy/http/exchange.cpp read_and_forward() makes (framing,
-// request id, body limit) → route, model and hash keys → the upstream rewrite. Up to four
+// limits (scaled down) → check_request_head() as proxy/http/exchange.cpp calls it (framing, Host,
+// request-target, body limit) → route, model and hash keys → the upstream rewrite. Up to four
 // pipelined requests run per input, as on one keep-alive connection.
 //
 // Beyond "no crash, no sanitizer report", what would be a security bug if broken:
@@ -13,6 +13,7 @@
 //    aside): nothing smuggled in through chunked trailers.
 
 #include "proxy/http/header_rewrite.hpp"
+#include "proxy/http/request_head.hpp"
 #include "proxy/http/request_target.hpp"
 #include "proxy/routing/request_keys.hpp"
 #include "proxy/routing/route_table.hpp"
@@ -234,16 +235,10 @@ bool exchange(std::string_view& in, std::uint64_t n) {
   std::string request_id = proxy::acceptable_request_id(req["x-request-id"])
                                ? std::string(req["x-request-id"])
                                : proxy::format_request_id(0, n);
-  if (proxy::check_request_header(req)) return false;
-  const auto target_verdict = proxy::check_request_target(req.method(), req.target());
-  if (target_verdict.error) return false;
-  if (target_verdict.origin_form) {
-    req.target(*target_verdict.origin_form);
-    req.set(http::field::host, target_verdict.authority);
-  }
+  // The proxy's own head checks (framing, Host, target; absolute-form made origin-form).
+  if (proxy::check_request_head(p, max_body_bytes)) return false;
   check(req.target() == "*" || (req.target().starts_with('/') && proxy::path_is_canonical(req.target())),
         "an accepted target is origin-form without dot-segments or encoded separators");
-  if (auto cl = p.content_length(); cl && *cl > max_body_bytes) return false;
   std::optional<http::fields> header_section;
   if (req.chunked()) header_section.emplace(req);
   const field_list header = fields_of(req);

@@ -308,6 +308,8 @@ TEST_F(QuotaTest, ARequestOverItsRateIsRefusedBeforeItsBodyIsRead) {
   EXPECT_EQ(res.result_int(), 429);
   EXPECT_FALSE(res.keep_alive());
   EXPECT_TRUE(cl.wait_closed(2s));
+  EXPECT_EQ(upstream.requests(), 1u);
+}
 
 // Issue 14, finding 7: a shared entry filled by key A must not replay A's x-ratelimit-* to key
 // B: B's hit carries B's own limits and nothing of A's, and a key without a quota gets none.
