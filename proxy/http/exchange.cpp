@@ -4,6 +4,7 @@
 #include "proxy/http/admission.hpp"
 #include "proxy/http/cache_stage.hpp"
 #include "proxy/http/header_rewrite.hpp"
+#include "proxy/http/relay.hpp"
 #include "proxy/http/request_head.hpp"
 #include "proxy/health/retry.hpp"
 #include "proxy/http/upstream_steps.hpp"
@@ -31,7 +32,6 @@ namespace {
 
 constexpr auto tok = asio::as_tuple(asio::use_awaitable);
 using clock = std::chrono::steady_clock;
-using response_parser = http::response_parser<http::buffer_body>;
 constexpr std::uint32_t max_upstream_header_bytes = 64 * 1024;
 // Read buffers hold at most a header section plus this: a pipelined request's start, a chunk-size
 // line with its extensions, or trailers.
@@ -378,76 +378,18 @@ class exchange_op {
 
   asio::awaitable<bool> relay(upstream_lease& lease, response_parser& rp, bool client_keep_alive,
                               unsigned client_version, clock::time_point deadline) {
-    auto& res = rp.get();
-    status_ = res.result_int();
-    bool upstream_keep = res.keep_alive();
-    const bool chunked = res.chunked();
-    // No length and not chunked: the body ends when the upstream closes.
-    const bool until_eof = !chunked && !res.has_content_length() && !rp.is_done();
-    strip_hop_by_hop(res, chunked);
-    bool keep = client_keep_alive && !st_.draining.load(std::memory_order_relaxed);
-    if (until_eof) {
-      upstream_keep = false;
-      if (client_version >= 11) res.chunked(true);
-      else keep = false;
+    status_ = rp.get().result_int();
+    const relay_params params{request_id_, client_keep_alive, client_version,
+                              st_.draining.load(std::memory_order_relaxed), deadline};
+    const auto out = co_await relay_response(d_, lease, rp, params, admission_, *cache_);
+    bytes_out_ += out.bytes;
+    if (out.how == relay_outcome::end::client_gone) co_return client_aborted();
+    if (out.how == relay_outcome::end::upstream_aborted) {
+      st_.metrics.upstream_aborts.Increment();
+      error_ = "upstream_aborted";
+      co_return false;
     }
-    res.set("x-request-id", request_id_);
-    res.version(client_version >= 11 ? 11 : 10);
-    res.keep_alive(keep);
-    admission_.on_response_header(res);
-    cache_->on_response_header(res);
-
-    http::response_serializer<http::buffer_body> sr{res};
-    d_.deadline.expires_at(deadline);
-    auto& up = *lease;
-    // When body bytes already came with the header (or there is no body), the header goes out
-    // with the first piece in one write: one send per small response instead of two (a third of
-    // the proxy's sends, and most of its kernel time, under small-response load). Otherwise the
-    // header goes at once, so a stream's client sees it before the first event.
-    if (!rp.is_done() && up.buffer.size() == 0) {
-      auto [hec, hn] = co_await http::async_write_header(d_.stream, sr, tok);
-      if (hec) co_return client_aborted();
-    }
-
-    auto& body = res.body();
-    do {
-      if (!rp.is_done()) {
-        body.data = up.relay_buffer.data();
-        body.size = up.relay_buffer.size();
-        up.deadline.expires_at(deadline);
-        auto [rec, rn] = co_await http::async_read_some(up.stream, up.buffer, rp, tok);
-        up.deadline.disarm();
-        if (rec == http::error::need_buffer) rec = {};
-        if (rec) {
-          // Closing without the final chunk tells the client the response is incomplete.
-          st_.metrics.upstream_aborts.Increment();
-          error_ = "upstream_aborted";
-          co_return false;
-        }
-        body.size = up.relay_buffer.size() - body.size;
-        body.data = up.relay_buffer.data();
-        body.more = !rp.is_done();
-        admission_.on_body(body.data, body.size);
-        // A read may parse only a chunk header; an empty piece would end the chunked output.
-        if (body.size == 0 && body.more) continue;
-      } else {
-        body.data = nullptr;
-        body.size = 0;
-        body.more = false;
-      }
-      // An empty last piece with data set would come out as an extra "0\r\n\r\n" chunk.
-      if (body.size == 0) body.data = nullptr;
-      bytes_out_ += body.size;
-      const std::string_view piece(static_cast<const char*>(body.data), body.size);
-      auto [wec, wn] = co_await http::async_write(d_.stream, sr, tok);
-      if (wec == http::error::need_buffer) wec = {};
-      if (wec) co_return client_aborted();
-      cache_->on_body_piece(piece);
-    } while (!rp.is_done() || !sr.is_done());
-    d_.deadline.disarm();
-    cache_->on_response_complete();
-    if (upstream_keep) lease.release();
-    co_return keep;
+    co_return out.keep;
   }
 
   // The client left mid-request (nothing was forwarded) or mid-response: then the lease is
