@@ -45,6 +45,16 @@ inline json::value parse_json(const std::string& body) {
   return v;
 }
 
+/// The `data` of the first output of a KServe v2 JSON answer (empty when it is not JSON).
+inline std::vector<double> first_output_data(const std::string& body) {
+  std::vector<double> out;
+  auto v = parse_json(body);
+  if (v.is_object())
+    for (const auto& x : v.at("outputs").as_array().at(0).at("data").as_array())
+      out.push_back(x.to_number<double>());
+  return out;
+}
+
 /// GET /metrics on a fresh connection.
 inline std::string scrape(std::uint16_t port) {
   auto c = http_client::connect(port);

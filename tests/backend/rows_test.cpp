@@ -11,15 +11,6 @@ namespace {
 
 std::filesystem::path classifier() { return demo_model("classifier", {"--steps", "40"}); }
 
-std::vector<double> outputs(const response& r) {
-  std::vector<double> out;
-  auto v = parse_json(r.body());
-  if (v.is_object())
-    for (const auto& x : v.at("outputs").as_array().at(0).at("data").as_array())
-      out.push_back(x.to_number<double>());
-  return out;
-}
-
 response post(std::uint16_t port, const std::string& body) {
   auto c = http_client::connect(port);
   c.set_timeout(std::chrono::seconds(60));
@@ -48,10 +39,10 @@ TEST(Rows, ARequestOverMaxBatchRunsInPartsAndIsAnsweredInRowOrder) {
   for (auto [first, count] : {std::pair{0, 4}, {4, 4}, {8, 2}}) {
     auto part = post(b.port(), rows_body(first, count));
     ASSERT_EQ(part.result_int(), 200u) << part.body();
-    const auto v = outputs(part);
+    const auto v = first_output_data(part.body());
     joined.insert(joined.end(), v.begin(), v.end());
   }
-  const auto got = outputs(whole);
+  const auto got = first_output_data(whole.body());
   ASSERT_EQ(got.size(), 100u);
   ASSERT_EQ(joined.size(), 100u);
   for (std::size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], joined[i], 1e-4) << "value " << i;
