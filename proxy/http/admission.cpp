@@ -181,25 +181,24 @@ asio::awaitable<bool> send_refusal(downstream& d, const refusal& r, std::string_
 }
 
 std::optional<refusal> request_admission::check_key(const worker_view& w, const request& req,
-                                                    bool may_be_public) const {
+                                                    bool may_be_public) {
   const auto& st = w.state->quota;
   if (!st.enabled() || may_be_public) return std::nullopt;
   const auto presented =
       quota::extract_api_key(req[http::field::authorization], req["x-api-key"]);
-  if (presented && st.keys.find(*presented)) return std::nullopt;
+  presented_key_ = presented ? st.keys.find(*presented) : nullptr;
+  key_looked_up_ = true;
+  if (presented_key_) return std::nullopt;
   (presented ? st.unknown_key : st.missing_key)->Increment();
   return make_refusal(quota::decision::reject(quota::reject_reason::unauthorized));
 }
 
-bool request_admission::admits_on_header(const worker_view& w, const request& req,
-                                         const config::route& route) const {
+bool request_admission::admits_on_header(const worker_view& w, const config::route& route) const {
   const auto& st = w.state->quota;
   if (!st.enabled() || route.is_public) return true;
-  if (st.keys_name_models) return false;
-  const auto presented =
-      quota::extract_api_key(req[http::field::authorization], req["x-api-key"]);
-  const auto* key = presented ? st.keys.find(*presented) : nullptr;
-  return key != nullptr && !key->quota.limits_tokens();
+  // A key check_key() did not look up (a route that might have been public) waits for admit().
+  if (st.keys_name_models || !presented_key_) return false;
+  return !presented_key_->quota.limits_tokens();
 }
 
 asio::awaitable<std::optional<refusal>> request_admission::admit(
@@ -211,8 +210,15 @@ asio::awaitable<std::optional<refusal>> request_admission::admit(
   const auto x_api_key = req["x-api-key"];
   std::optional<std::string> asked = model;
   if (!asked && st.keys_name_models) asked = requested_model(view);
-  auto auth = quota::authenticate(st.keys, authorization, x_api_key, req.target(),
-                                  asked ? std::optional<std::string_view>(*asked) : std::nullopt);
+  const auto model_name = asked ? std::optional<std::string_view>(*asked) : std::nullopt;
+  quota::auth_result auth;
+  if (key_looked_up_ && presented_key_) {
+    // check_key() found the key on the header: only its allow-list is left to check.
+    if (quota::route_allowed(*presented_key_, req.target(), model_name)) auth.key = presented_key_;
+    else auth.rejection = quota::decision::reject(quota::reject_reason::forbidden);
+  } else {
+    auth = quota::authenticate(st.keys, authorization, x_api_key, req.target(), model_name);
+  }
   if (!auth.key) {
     if (*auth.rejection->rejected == quota::reject_reason::unauthorized)
       (quota::extract_api_key(authorization, x_api_key) ? st.unknown_key : st.missing_key)

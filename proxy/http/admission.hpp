@@ -108,13 +108,12 @@ class request_admission {
   /// JSON parse. `may_be_public`: the route is public, or may turn out public once the body
   /// names the model; then the key is left to admit(). Counts the refusal.
   std::optional<refusal> check_key(const worker_view& w, const request& req,
-                                   bool may_be_public) const;
+                                   bool may_be_public);
 
   /// True when admit() needs nothing of the body for this request: no keys, a public route, or a
   /// key without a token quota while no allow-list names a model. Then the whole admission
   /// (rate, concurrency) runs before the body is read, and `100 Continue` follows it.
-  bool admits_on_header(const worker_view& w, const request& req,
-                        const config::route& route) const;
+  bool admits_on_header(const worker_view& w, const config::route& route) const;
 
   /// After the route matched. nullopt: go on (admitted, no keys configured, or a public route);
   /// otherwise the 401/403/429/503 to send.
@@ -158,6 +157,9 @@ class request_admission {
   worker_quota* gate_ = nullptr;
   std::size_t key_index_ = 0;
   std::optional<quota::quota_ticket> ticket_;
+  // check_key()'s lookup (one SHA-256 of the presented key), reused by admit().
+  const quota::api_key* presented_key_ = nullptr;
+  bool key_looked_up_ = false;
   usage_from source_ = usage_from::none;
   std::string json_;
   bool json_too_big_ = false;

@@ -115,7 +115,7 @@ class exchange_op {
     }
     // The route known and nothing of the body needed: the whole admission now, so a request over
     // its key's rate or concurrency gets its 429 before its body too.
-    const bool admitted = route_ && admission_.admits_on_header(*view_, req, st_.cfg.routes[*route_]);
+    const bool admitted = route_ && admission_.admits_on_header(*view_, st_.cfg.routes[*route_]);
     if (admitted) {
       lazy_json no_body({});
       const request_view head{req.target(), req, d_.client_ip, no_body};
